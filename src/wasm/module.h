@@ -175,6 +175,15 @@ typedef struct module {
 WM_INTERNAL wm_status dec_module(module *m, const uint8_t *bytes, size_t len,
                                  wm_error *err);
 
+/* Validate everything outside function bodies (check.c): type indices of
+ * imports/functions, limits, "multiple memories", export names unique and
+ * indices valid, the start function's type, globals/element/data segments
+ * and their constant expressions (types, "constant expression required",
+ * global.get of imported immutable globals only), element types against
+ * tables, data count. WM_ERR_INVALID with byte_off on failure. Called by
+ * val_module() before the function bodies. */
+WM_INTERNAL wm_status val_module_decls(module *m, wm_error *err);
+
 /* Validate every part of the module and compile each function body to
  * internal code (mod_func.code). WM_ERR_INVALID with func_idx/instr_off on
  * failure. `rt` interns the function types. */

@@ -115,6 +115,12 @@ struct wm_runtime {
     sigjmp_buf *trap_jmp;
 };
 
+/* A zeroed allocation owned by the runtime's store: freed (after calling
+ * fini(ptr), if non-NULL) by wm_runtime_free. Host modules keep their state
+ * here (e.g. the WASI fd table). NULL when out of memory. */
+WM_INTERNAL void *rt_object_new(wm_runtime *rt, size_t size,
+                                void (*fini)(void *ptr));
+
 /* Intern a function type; returns its canonical id (never fails except
  * WM_ERR_NOMEM, reported as UINT32_MAX). */
 WM_INTERNAL uint32_t rt_intern_type(wm_runtime *rt, const uint8_t *params,
