@@ -304,6 +304,9 @@ typedef struct wm_extern {
  */
 WM_API wm_linker *wm_linker_new(wm_runtime *rt);
 WM_API void wm_linker_free(wm_linker *lk);
+/* The runtime the linker belongs to (host modules such as WASI keep their
+ * state as store objects of it). */
+WM_API wm_runtime *wm_linker_runtime(const wm_linker *lk);
 WM_API wm_status wm_linker_define(wm_linker *lk, const char *module,
                                   const char *name, wm_extern ext,
                                   wm_error *err);

@@ -171,7 +171,9 @@ typedef struct module {
 
 /* Decode `len` bytes into *m (zeroed by the caller). On failure returns
  * WM_ERR_MALFORMED with the spec's reason in err->msg and err->byte_off
- * set; *m must still be released with module_release(). */
+ * set (WM_ERR_LIMIT when a count exceeds a MOD_MAX_* cap, WM_ERR_NOMEM
+ * when the arena is exhausted); *m must still be released with
+ * module_release(). */
 WM_INTERNAL wm_status dec_module(module *m, const uint8_t *bytes, size_t len,
                                  wm_error *err);
 
