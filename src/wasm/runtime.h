@@ -48,6 +48,8 @@ struct wm_memory {
                                   wm_config.max_memory_bytes */
     size_t reserved_bytes;     /* length of the mapping at base */
     wm_runtime *rt;
+    uint32_t decl_max_pages;   /* max as declared (UINT32_MAX: none), for
+                                  import matching (limits subtyping) */
 };
 #define MEM_RESERVE ((size_t)8 << 30)
 
@@ -136,7 +138,7 @@ WM_INTERNAL void mem_free(wm_memory *mem);
 /* Install the SIGSEGV/SIGBUS handler once per process (idempotent). */
 WM_INTERNAL void mem_install_trap_handler(void);
 
-/* Table growth (instance.c): returns old size or -1. */
+/* Table growth (instance.c): returns old size or -1. t->elems may move. */
 WM_INTERNAL int64_t table_grow(wm_table *t, uint32_t delta, void *init);
 
 /*
