@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# install-deps.sh — make sure the Debian packages the build and tests need
+# are installed. As root, installs what is missing (apt-get update once,
+# then apt-get install -y); otherwise prints what is missing and fails.
+#
+#   wabt                       wast2json / wat2wasm (spec tests, test inputs)
+#   clang lld wasi-libc        guest programs for wasm32-wasi (apps, bench)
+#   libclang-rt-14-dev-wasm32  compiler-rt builtins for wasm32
+set -euo pipefail
+
+pkgs=(wabt wasi-libc libclang-rt-14-dev-wasm32 lld clang)
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "install-deps: dpkg-query not found: this script expects Debian;" \
+         "install the equivalents of: ${pkgs[*]}" >&2
+    exit 1
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y "${missing[@]}"
