@@ -33,7 +33,8 @@
  * when the C stack is exhausted. It siglongjmps to the running runtime's
  * innermost catch point only when the faulting address lies inside one of
  * that runtime's memory reservations; anything else is a real crash, so it
- * restores the default action and re-raises.
+ * hands the fault to the handler installed before it (the default action,
+ * or ASan's/libFuzzer's reporter).
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -201,19 +202,27 @@ static bool mem_fault_in_rt(wm_runtime *rt, uintptr_t addr) {
     return false;
 }
 
+/* The SIGSEGV and SIGBUS actions that were installed before ours, for
+ * chaining. Signal dispositions are process-wide, so this is the one
+ * piece of process-global state here; it is written only while
+ * installing, before any Wasm code runs. */
+static struct sigaction mem_prev_sa[2];
+
 static void mem_on_fault(int sig, siginfo_t *si, void *uctx) {
     (void)uctx;
     wm_runtime *rt = mem_running_rt;
     if (rt && rt->trap_jmp && si &&
         mem_fault_in_rt(rt, (uintptr_t)si->si_addr))
         siglongjmp(*rt->trap_jmp, 1);
-    /* Not a Wasm out-of-bounds access: a real crash stays a crash. */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, NULL);
-    raise(sig);
+    /* Not a Wasm out-of-bounds access: a real crash stays a crash. Put
+     * back the handler that was there before ours (the default action, or
+     * a sanitizer's/fuzzer's reporter) and return: the faulting
+     * instruction runs again and faults into that handler with its full
+     * context. A signal sent by kill/raise is not re-triggered by
+     * returning, so send it again. */
+    int i = sig == SIGBUS;
+    sigaction(sig, &mem_prev_sa[i], NULL);
+    if (!si || si->si_code <= 0) raise(sig);
 }
 #endif
 
@@ -237,7 +246,7 @@ void mem_install_trap_handler(void) {
         sa.sa_sigaction = mem_on_fault;
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
         sigemptyset(&sa.sa_mask);
-        sigaction(sigs[i], &sa, NULL);
+        sigaction(sigs[i], &sa, &mem_prev_sa[i]);
     }
 #endif
 }
