@@ -158,6 +158,9 @@ typedef struct wm_value {
     } of;
 } wm_value;
 
+/* The text name of a value type ("i32", "funcref", ...); "?" if unknown. */
+WM_API const char *wm_valtype_str(wm_valtype t);
+
 /* ==== Runtime ============================================================ */
 
 typedef struct wm_runtime wm_runtime;

@@ -21,6 +21,19 @@ const char *wm_status_str(wm_status st) {
     return status_text[st];
 }
 
+const char *wm_valtype_str(wm_valtype t) {
+    switch (t) {
+    case WM_I32: return "i32";
+    case WM_I64: return "i64";
+    case WM_F32: return "f32";
+    case WM_F64: return "f64";
+    case WM_V128: return "v128";
+    case WM_FUNCREF: return "funcref";
+    case WM_EXTERNREF: return "externref";
+    }
+    return "?";
+}
+
 void wm_error_clear(wm_error *err) {
     if (!err) return;
     err->code = WM_OK;

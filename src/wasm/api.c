@@ -45,19 +45,6 @@ wm_status rt_call(wm_runtime *rt, wm_func *f, uint64_t *slots,
 
 /* ==== wm_func_call ====================================================== */
 
-static const char *api_type_name(int t) {
-    switch (t) {
-    case VT_I32: return "i32";
-    case VT_I64: return "i64";
-    case VT_F32: return "f32";
-    case VT_F64: return "f64";
-    case VT_V128: return "v128";
-    case VT_FUNCREF: return "funcref";
-    case VT_EXTERNREF: return "externref";
-    default: return "?";
-    }
-}
-
 /* Slots kept on the C stack for calls with few values (the common case:
  * no malloc per call). */
 #define API_INLINE_SLOTS 16
@@ -80,8 +67,8 @@ wm_status wm_func_call(wm_func *f, const wm_value *args, size_t n_args,
         if ((int)args[i].type != t->params[i])
             return wm_errf(err, WM_ERR_ARG, "invalid argument: argument %zu "
                            "is %s, expected %s", i,
-                           api_type_name((int)args[i].type),
-                           api_type_name(t->params[i]));
+                           wm_valtype_str((wm_valtype)args[i].type),
+                           wm_valtype_str((wm_valtype)t->params[i]));
     uint64_t inline_slots[API_INLINE_SLOTS];
     uint64_t *slots = inline_slots;
     size_t n = n_args > n_results ? n_args : n_results;

@@ -40,19 +40,6 @@ static wm_status inv(wm_error *err, int64_t off, const char *fmt, ...) {
     return WM_ERR_INVALID;
 }
 
-static const char *vt_name(uint8_t t) {
-    switch (t) {
-    case VT_I32: return "i32";
-    case VT_I64: return "i64";
-    case VT_F32: return "f32";
-    case VT_F64: return "f64";
-    case VT_V128: return "v128";
-    case VT_FUNCREF: return "funcref";
-    case VT_EXTERNREF: return "externref";
-    default: return "?";
-    }
-}
-
 /* ==== Constant expressions ============================================= */
 
 /* Skip a u32/s32/s64 LEB known to be well-formed (the decoder checked). */
@@ -134,12 +121,12 @@ typing:
     if (n_vals != 1 || got != want) {
         if (n_vals == 0)
             return inv(err, e->off, "type mismatch: %s: expected %s, got "
-                       "nothing", what, vt_name(want));
+                       "nothing", what, wm_valtype_str((wm_valtype)want));
         if (n_vals > 1)
             return inv(err, e->off, "type mismatch: %s: expected one %s, "
-                       "got %u values", what, vt_name(want), n_vals);
+                       "got %u values", what, wm_valtype_str((wm_valtype)want), n_vals);
         return inv(err, e->off, "type mismatch: %s: expected %s, got %s",
-                   what, vt_name(want), vt_name(got));
+                   what, wm_valtype_str((wm_valtype)want), wm_valtype_str((wm_valtype)got));
     }
     return WM_OK;
 }
@@ -299,8 +286,8 @@ wm_status val_module_decls(module *m, wm_error *err) {
             uint8_t tt = m->tables[e->table_idx].type.elem_type;
             if (tt != e->elem_type)
                 return inv(err, e->off, "type mismatch: %s has %s elements, "
-                           "table %u holds %s", what, vt_name(e->elem_type),
-                           e->table_idx, vt_name(tt));
+                           "table %u holds %s", what, wm_valtype_str((wm_valtype)e->elem_type),
+                           e->table_idx, wm_valtype_str((wm_valtype)tt));
             st = check_const(m, &e->offset, VT_I32, what, err);
             if (st) return st;
         }
