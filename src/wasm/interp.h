@@ -186,6 +186,7 @@ enum { CC_EQ, CC_NE, CC_LT_S, CC_LT_U, CC_GT_S, CC_GT_U, CC_LE_S, CC_LE_U,
  *   <op>_xb dst a        fp[dst] = fp[a] <op> acc   (non-commutative ops)
  *   <op>_imm_xa dst k    fp[dst] = acc <op> k
  *   <load>_xa dst k      load from (u32)acc + k
+ *   <load>_rixa dst j k  load from (u32)(acc + j) + k
  *   <store>_xa v k       store fp[v] at (u32)acc + k
  *   <store>_xv a k       store acc at (u32)fp[a] + k
  *   br_<cc>[_imm]_xa b off, br_if_xa off, br_unless_xa off
@@ -225,6 +226,7 @@ enum { CC_EQ, CC_NE, CC_LT_S, CC_LT_U, CC_GT_S, CC_GT_U, CC_LE_S, CC_LE_U,
  *                                       jump if fp[d] <cc> fp[b] (or b):
  *                                       a loop counter's step and test
  *   i32_bfx dst a s m                   fp[dst] = ((u32)fp[a] >> s) & m
+ *   i32_bfx_xa dst s m                  the same on acc
  *   br_table i n off_0 .. off_n         jump to off_min(i, n)
  *   ret                                 return (results already in fp[0..])
  *   ret1 s                              fp[0] = fp[s]; return
@@ -254,7 +256,8 @@ enum { CC_EQ, CC_NE, CC_LT_S, CC_LT_U, CC_GT_S, CC_GT_U, CC_LE_S, CC_LE_U,
     X(unreachable) X(br) X(br_if) X(br_unless) X(br_if_xa) X(br_unless_xa) \
     X(br_table) X(ret) X(ret1)                                              \
     X(call) X(call_import) X(call_indirect)                                 \
-    X(mov) X(mov2) X(movn) X(i32_bfx) X(const32) X(const64) X(select)     \
+    X(mov) X(mov2) X(movn) X(i32_bfx) X(i32_bfx_xa) X(const32) X(const64)  \
+    X(select)                                                               \
     X(global_get) X(global_set)                                             \
     X(ref_func) X(ref_is_null) X(memory_size) X(memory_grow)               \
     X(memory_init) X(data_drop) X(memory_copy) X(memory_fill)              \
@@ -273,7 +276,7 @@ enum { CC_EQ, CC_NE, CC_LT_S, CC_LT_U, CC_GT_S, CC_GT_U, CC_LE_S, CC_LE_U,
     INTERP_STORES(S, _ri) INTERP_ACC_BIN(S, _xa) INTERP_ACC_NC(S, _xb)     \
     INTERP_ACC_IMM(S, _imm_xa) INTERP_LOADS(S, _xa) INTERP_STORES(S, _xa)  \
     INTERP_STORES(S, _xv) INTERP_LOADS(S, _k) INTERP_STORES(S, _k)         \
-    INTERP_STORES(S, _vk)
+    INTERP_STORES(S, _vk) INTERP_LOADS(S, _rixa)
 
 enum interp_op {
 #define INTERP_ENUM_(name) IOP_##name,
@@ -326,10 +329,12 @@ struct interp_exec {
     uint64_t *stack_top;             /* where a new interp_call starts */
     interp_frame *frames, *frames_end;
     interp_frame *top;               /* innermost record, frames-1: none */
-    /* Polled every INTERP_POLL_EVERY taken branches and calls: set
-     * `interrupt` (from any thread/signal handler) to stop execution with
-     * WM_TRAP_INTERRUPTED; `fuel` >= 0 limits the number of polls-worth of
-     * work (roughly branches + calls), -1 is unlimited. */
+    /* Polled every INTERP_POLL_EVERY taken branches and calls (a
+     * register count-down in the loop): set `interrupt` (from any thread
+     * or signal handler) to stop execution with WM_TRAP_INTERRUPTED; the
+     * flag is cleared when it is reported. `fuel` >= 0 is the number of
+     * taken branches + calls still allowed (then WM_TRAP_INTERRUPTED);
+     * -1 is unlimited. */
     volatile int interrupt;
     int64_t fuel;
 };

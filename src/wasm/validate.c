@@ -120,6 +120,12 @@ static enum interp_op cmp_op(bool is64, unsigned cc, bool imm) {
 /* ==== Compiler state ==================================================== */
 
 #define T_UNKNOWN 0            /* the polymorphic stack's "any" type */
+
+/* Implementation limits per function (hostile input must not make the
+ * compiler allocate without bound; real code stays far below: the value
+ * stack default is 1 Mi slots in all). */
+#define VAL_MAX_STACK   (1u << 20)
+#define VAL_MAX_NESTING (1u << 20)
 #define NONE UINT32_MAX
 
 enum { K_STACK, K_LOCAL, K_CONST };
@@ -501,6 +507,9 @@ static void update_live(comp *c) {
 }
 
 static wm_status push_v(comp *c, const vval *v) {
+    if (c->n_vs >= VAL_MAX_STACK)
+        return fail(c, WM_ERR_LIMIT, "function too complex: operand stack "
+                    "deeper than %u values", VAL_MAX_STACK);
     if (c->n_vs >= c->cap_vs &&
         !grow((void **)&c->vs, &c->cap_vs, c->n_vs + 1, sizeof(vval)))
         return fail(c, WM_ERR_NOMEM, "out of memory");
@@ -851,6 +860,9 @@ static wm_status rd_blocktype(comp *c, ctrl *f) {
 static wm_status push_ctrl(comp *c, uint8_t kind, ctrl *bt, const cond *k) {
     TRY(pop_vals(c, bt->tparams, bt->n_params));
     spill_all_locals(c);
+    if (c->n_cs >= VAL_MAX_NESTING)
+        return fail(c, WM_ERR_LIMIT, "function too complex: blocks nested "
+                    "deeper than %u", VAL_MAX_NESTING);
     if (c->n_cs >= c->cap_cs &&
         !grow((void **)&c->cs, &c->cap_cs, c->n_cs + 1, sizeof(ctrl)))
         return fail(c, WM_ERR_NOMEM, "out of memory");
@@ -984,14 +996,17 @@ static wm_status do_numeric(comp *c, uint8_t opc, enum interp_op iop,
             use_imm = false, va = &a, op = iop, ccx = cc;
         if (use_imm && op == IOP_i32_and_imm && va->kind == K_STACK &&
             c->last_dst != NONE && c->last_dst_pos == va->pos &&
-            c->last_op == IOP_i32_shr_u_imm) {
-            /* (x >> s) & m: a bit-field extract, one instruction */
+            (c->last_op == IOP_i32_shr_u_imm ||
+             c->last_op == IOP_i32_shr_u_imm_xa)) {
+            /* (x >> s) & m: a bit-field extract, one instruction; the
+             * _xa shift took x from acc, which is still there */
             uint32_t st = c->last_start;
-            uint32_t x = c->code[st + 2], sh = c->code[st + 3];
+            bool xa = c->last_op == IOP_i32_shr_u_imm_xa;
+            uint32_t x = c->code[st + 2], sh = xa ? x : c->code[st + 3];
             c->n_code = st;
-            emit_op(c, IOP_i32_bfx);
+            emit_op(c, xa ? IOP_i32_bfx_xa : IOP_i32_bfx);
             emit_dst(c, dpos);
-            emit_w(c, x);
+            if (!xa) emit_w(c, x);
             emit_w(c, sh);
             emit_w(c, (uint32_t)k);
             return push_stack(c, t_r);
@@ -1466,6 +1481,15 @@ static wm_status compile_body(comp *c) {
                 emit_op(c, (enum interp_op)(IOP_i32_load_k + k));
                 emit_dst(c, dpos);
                 emit_w(c, (uint32_t)a.imm);
+            } else if (c->live && a.kind == K_STACK &&
+                       c->last_dst != NONE && c->last_dst_pos == a.pos &&
+                       c->last_op == IOP_i32_add_imm_xa) {
+                /* (acc + j) + offset: acc is still the add's input */
+                uint32_t st = c->last_start, j = c->code[st + 2];
+                c->n_code = st;
+                emit_op(c, (enum interp_op)(IOP_i32_load_rixa + k));
+                emit_dst(c, dpos);
+                emit_w(c, j);
             } else if (fusable_add(c, &a)) {
                 uint32_t st = c->last_start;
                 bool imm = c->last_op == IOP_i32_add_imm;
