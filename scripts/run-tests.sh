@@ -5,8 +5,10 @@
 #   2. build (make -j2): library, CLI, unit tests, spec runner, and the
 #      wast2json conversion of the spec suite (only .wast files that changed)
 #   3. unit tests, spec suite, WASI end-to-end checks (make wasi-check:
-#      apps/wasitest.c built for wasm32-wasi and run by the CLI)
-#   4. the same three suites in an ASan+UBSan build (make
+#      apps/wasitest.c built for wasm32-wasi and run by the CLI), and the
+#      regression files (make regress: tests/regress/*.wasm and the fuzz
+#      seeds through the fuzz target's code path)
+#   4. the same four suites in an ASan+UBSan build (make
 #      SAN=address,undefined, objects in build/san)
 #
 # and ends with one line "N passed, N failed" summing every suite. A build
@@ -107,8 +109,9 @@ if [[ $mode == all ]]; then
         suite "spec" scripts/run-spec.sh build/spec-runner build/spec \
             "$SPEC_DIR"
         suite "wasi" wasi_suite
+        suite "regress" "$MAKE" -s regress
     else
-        skip_suites unit spec wasi
+        skip_suites unit spec wasi regress
     fi
 fi
 
@@ -118,8 +121,10 @@ if step "build (asan+ubsan)" "$MAKE" -j"$JOBS" SAN="$SAN" unit-build \
     suite "spec (asan+ubsan)" scripts/run-spec.sh build/san/spec-runner \
         build/spec "$SPEC_DIR"
     suite "wasi (asan+ubsan)" wasi_suite SAN="$SAN"
+    suite "regress (asan+ubsan)" "$MAKE" -s SAN="$SAN" regress
 else
-    skip_suites "unit (asan+ubsan)" "spec (asan+ubsan)" "wasi (asan+ubsan)"
+    skip_suites "unit (asan+ubsan)" "spec (asan+ubsan)" "wasi (asan+ubsan)" \
+        "regress (asan+ubsan)"
 fi
 
 echo "==== summary ($((SECONDS - start)) s)"
