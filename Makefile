@@ -28,7 +28,8 @@ ifneq ($(WM_USE_JUMPTABLE),)
 CFLAGS  += -DWM_USE_JUMPTABLE=$(WM_USE_JUMPTABLE)
 endif
 
-LIB_SRC := $(sort $(wildcard src/util/*.c src/wasm/*.c src/wasi/*.c))
+LIB_SRC := $(sort $(wildcard src/util/*.c src/wasm/*.c src/wasi/*.c \
+                             src/nn/*.c src/llm/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -68,6 +69,25 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do $$t || exit 1; done
+
+# Engine tests: one binary per tests/llm/t_<area>.c (tokenizer vectors,
+# golden tokens, reference forward pass, corrupt GGUF files); they read
+# ../shared/models (MODELS_DIR) and write scratch files under $(BUILD)/tmp.
+MODELS_DIR ?= ../shared/models
+LLM_TEST_SRC := $(sort $(wildcard tests/llm/t_*.c))
+LLM_TEST_BIN := $(LLM_TEST_SRC:tests/llm/%.c=$(BUILD)/tests/llm/%)
+
+.PHONY: llm-test llm-test-build
+$(BUILD)/tests/llm/%: tests/llm/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
+llm-test-build: $(LLM_TEST_BIN) $(CLI)
+
+llm-test: llm-test-build
+	@mkdir -p $(BUILD)/tmp
+	@MODELS_DIR=$(MODELS_DIR) WASMIND=$(CLI) WM_TMPDIR=$(BUILD)/tmp \
+	    scripts/run-unit.sh $(BUILD) llm
 
 # ==== Tests: unit-build, spec, test, test-san (scripts/run-*.sh) =========
 # make spec      convert every non-SIMD .wast in SPEC_DIR with wast2json
@@ -122,7 +142,8 @@ BENCH_CC     ?= gcc
 BENCH_CFLAGS ?= -O2
 BENCH_RUNS   ?= 3
 
-APP_WASM    := $(patsubst apps/%.c,$(BUILD)/apps/%.wasm,$(sort $(wildcard apps/*.c)))
+APP_WASM    := $(patsubst apps/%.c,$(BUILD)/apps/%.wasm,$(sort $(wildcard apps/*.c))) \
+               $(patsubst apps/%.rs,$(BUILD)/apps/%.wasm,$(sort $(wildcard apps/*.rs)))
 BENCH_NAMES := $(basename $(notdir $(sort $(wildcard bench/prog/*.c))))
 BENCH_BINS  := $(BENCH_NAMES:%=$(BUILD)/bench/%) \
                $(BENCH_NAMES:%=$(BUILD)/bench/%.wasm)
@@ -140,6 +161,33 @@ wasi-check: $(CLI) $(BUILD)/apps/wasitest.wasm
 $(BUILD)/apps/%.wasm: apps/%.c
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(WASM_CFLAGS) $< -o $@
+
+# Rust guests: Debian's rustc (not whatever rustc is first on PATH: that
+# one may lack the wasm32-wasi standard library).
+WASM_RUSTC      ?= /usr/bin/rustc
+WASM_RUSTFLAGS  ?= --target wasm32-wasi --edition 2021 -C opt-level=2
+
+$(BUILD)/apps/%.wasm: apps/%.rs
+	@mkdir -p $(dir $@)
+	$(WASM_RUSTC) $(WASM_RUSTFLAGS) $< -o $@
+
+# WASI test suite: guests tests/wasi/*.c and *.rs -> $(BUILD)/wasi/NAME.wasm,
+# run by tests/wasi/run.sh (expected exit codes and output, sandbox escapes
+# checked against the host files afterwards).
+WASI_TEST_WASM := $(patsubst tests/wasi/%.c,$(BUILD)/wasi/%.wasm,$(sort $(wildcard tests/wasi/*.c))) \
+                  $(patsubst tests/wasi/%.rs,$(BUILD)/wasi/%.wasm,$(sort $(wildcard tests/wasi/*.rs)))
+
+.PHONY: wasi-test
+$(BUILD)/wasi/%.wasm: tests/wasi/%.c
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_CFLAGS) $< -o $@
+
+$(BUILD)/wasi/%.wasm: tests/wasi/%.rs
+	@mkdir -p $(dir $@)
+	$(WASM_RUSTC) $(WASM_RUSTFLAGS) $< -o $@
+
+wasi-test: $(CLI) $(WASI_TEST_WASM)
+	@tests/wasi/run.sh $(CLI) $(BUILD)/wasi
 
 $(BUILD)/bench/%.wasm: bench/prog/%.c
 	@mkdir -p $(dir $@)
@@ -224,4 +272,4 @@ regress: $(REGRESS_BIN)
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

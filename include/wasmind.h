@@ -85,6 +85,7 @@ extern "C" {
     X(WM_ERR_NOT_FOUND, "not found")               \
     X(WM_ERR_UNSUPPORTED, "not supported")         \
     X(WM_ERR_LIMIT, "resource limit exceeded")     \
+    X(WM_ERR_FORMAT, "malformed file")             \
     /* end */
 
 typedef enum wm_status {

@@ -6,9 +6,12 @@
 #   wabt                       wast2json / wat2wasm (spec tests, test inputs)
 #   clang lld wasi-libc        guest programs for wasm32-wasi (apps, bench)
 #   libclang-rt-14-dev-wasm32  compiler-rt builtins for wasm32
+#   rustc libstd-rust-dev-wasm32  Rust guests (/usr/bin/rustc --target wasm32-wasi)
+#   hyperfine                  start-up timing in make bench
 set -euo pipefail
 
-pkgs=(wabt wasi-libc libclang-rt-14-dev-wasm32 lld clang)
+pkgs=(wabt wasi-libc libclang-rt-14-dev-wasm32 lld clang rustc
+      libstd-rust-dev-wasm32 hyperfine)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: dpkg-query not found: this script expects Debian;" \

@@ -24,6 +24,7 @@ cd "$(dirname "$0")/.."
 
 MAKE=${MAKE:-make}
 SPEC_DIR=${SPEC_DIR:-../shared/wasm-testsuite}
+MODELS_DIR=${MODELS_DIR:-../shared/models}
 JOBS=${JOBS:-2}
 SAN=address,undefined
 mode=${1:-all}
@@ -109,9 +110,11 @@ if [[ $mode == all ]]; then
         suite "spec" scripts/run-spec.sh build/spec-runner build/spec \
             "$SPEC_DIR"
         suite "wasi" wasi_suite
+        suite "wasi-suite" "$MAKE" -s wasi-test
+        suite "llm" "$MAKE" -s llm-test MODELS_DIR="$MODELS_DIR"
         suite "regress" "$MAKE" -s regress
     else
-        skip_suites unit spec wasi regress
+        skip_suites unit spec wasi wasi-suite llm regress
     fi
 fi
 
@@ -121,10 +124,13 @@ if step "build (asan+ubsan)" "$MAKE" -j"$JOBS" SAN="$SAN" unit-build \
     suite "spec (asan+ubsan)" scripts/run-spec.sh build/san/spec-runner \
         build/spec "$SPEC_DIR"
     suite "wasi (asan+ubsan)" wasi_suite SAN="$SAN"
+    suite "wasi-suite (asan+ubsan)" "$MAKE" -s SAN="$SAN" wasi-test
+    suite "llm (asan+ubsan)" "$MAKE" -s SAN="$SAN" llm-test \
+        MODELS_DIR="$MODELS_DIR"
     suite "regress (asan+ubsan)" "$MAKE" -s SAN="$SAN" regress
 else
     skip_suites "unit (asan+ubsan)" "spec (asan+ubsan)" "wasi (asan+ubsan)" \
-        "regress (asan+ubsan)"
+        "wasi-suite (asan+ubsan)" "llm (asan+ubsan)" "regress (asan+ubsan)"
 fi
 
 echo "==== summary ($((SECONDS - start)) s)"

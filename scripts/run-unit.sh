@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# run-unit.sh — run every unit-test binary in BUILD/tests (default build)
-# and sum their "N passed, N failed" lines (tests/harness.h prints one).
+# run-unit.sh [BUILD [SUB]] — run every test binary BUILD/tests[/SUB]/t_*
+# (default build/tests; SUB=llm for the engine tests) and sum their "N passed, N failed" lines (tests/harness.h prints one).
 # A binary that crashes or prints no count counts as one failure. Ends
 # with "N passed, N failed"; exit status 1 if anything failed.
 set -uo pipefail
 
-dir=${1:-build}/tests
+dir=${1:-build}/tests${2:+/$2}
 passed=0 failed=0 n=0
 shopt -s nullglob
 for t in "$dir"/t_*; do

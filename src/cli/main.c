@@ -333,6 +333,7 @@ static int exit_code_of(wm_status st, const wm_error *err) {
     case WM_ERR_MALFORMED: case WM_ERR_INVALID: case WM_ERR_UNLINKABLE:
     case WM_ERR_NOMEM: case WM_ERR_IO: case WM_ERR_ARG:
     case WM_ERR_NOT_FOUND: case WM_ERR_UNSUPPORTED: case WM_ERR_LIMIT:
+    case WM_ERR_FORMAT:
         return EXIT_ERR;
     default:
         return EXIT_TRAP;
