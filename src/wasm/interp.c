@@ -30,6 +30,7 @@
 #include <stdlib.h>
 
 #include "interp.h"
+#include "store.h"
 
 /* ==== Value helpers ===================================================== */
 
@@ -220,24 +221,6 @@ static void fill_trace(const interp_frame *top, const interp_frame *bottom,
         err->trace[k].func_idx = r->code->func_idx;
         frame_name(r->code, err->trace[k].name, sizeof err->trace[k].name);
     }
-}
-
-/* The value of element k of segment e in instance inst (table.init). The
- * expressions were validated as constant (ref.null, ref.func, global.get). */
-static void *elem_value(wm_instance *inst, const mod_elem *e, uint32_t k) {
-    if (e->func_idxs) return inst->funcs[e->func_idxs[k]];
-    const mod_expr *x = &e->exprs[k];
-    if (x->len < 2) return NULL;
-    uint8_t op = x->code[0];
-    uint32_t idx = 0;
-    unsigned shift = 0;
-    for (uint32_t i = 1; i < x->len && shift < 35; i++, shift += 7) {
-        idx |= (uint32_t)(x->code[i] & 0x7f) << shift;
-        if (!(x->code[i] & 0x80)) break;
-    }
-    if (op == 0xd2) return inst->funcs[idx];
-    if (op == 0x23) return (void *)(uintptr_t)inst->globals[idx]->val;
-    return NULL;  /* ref.null */
 }
 
 /* Call a host function with its arguments in slots[]. When slots[] is on
@@ -824,12 +807,9 @@ dispatch:
         NEXT(3);
     }
     CASE(memory_init) {
-        const mod_data *d = &inst->mod->datas[pc[1]];
-        uint64_t len = inst->data_dropped[pc[1]] ? 0 : d->len;
-        uint64_t dst = U32(2), src = U32(3), n = U32(4);
-        if (src + n > len || dst + n > inst->mem0->size_bytes)
+        /* the segment-initialiser instantiation uses (instance.c) */
+        if (inst_memory_init(inst, pc[1], U32(2), U32(3), U32(4), NULL))
             goto trap_oob_bulk;
-        if (n) memcpy(mem + dst, d->bytes + src, n);
         NEXT(5);
     }
     CASE(data_drop) {
@@ -891,13 +871,8 @@ dispatch:
         NEXT(6);
     }
     CASE(table_init) {
-        const mod_elem *e = &inst->mod->elems[pc[1]];
-        wm_table *t = inst->tables[pc[2]];
-        uint64_t len = inst->elem_dropped[pc[1]] ? 0 : e->n_elems;
-        uint64_t d = U32(3), s = U32(4), n = U32(5);
-        if (s + n > len || d + n > t->size) TRAP(WM_TRAP_OOB_TABLE);
-        for (uint64_t k = 0; k < n; k++)
-            t->elems[d + k] = elem_value(inst, e, (uint32_t)(s + k));
+        if (inst_table_init(inst, pc[2], pc[1], U32(3), U32(4), U32(5), NULL))
+            TRAP(WM_TRAP_OOB_TABLE);
         NEXT(6);
     }
     CASE(elem_drop) {

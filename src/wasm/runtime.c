@@ -1,7 +1,8 @@
 /*
  * runtime.c — the runtime (the spec's store): its configuration, the
  * registry of store objects that wm_runtime_free releases, the canonical
- * function-type table, and module loading (decode + intern + validate).
+ * function-type table, and module loading (decode, then validate, which
+ * interns the function types first).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -236,16 +237,7 @@ wm_status wm_module_load(wm_runtime *rt, const uint8_t *bytes, size_t len,
     }
     st = dec_module(m, bytes ? bytes : (const uint8_t *)"", len, err);
     if (st) goto fail;
-    for (uint32_t i = 0; i < m->n_types; i++) {
-        mod_functype *t = &m->types[i];
-        t->type_id = rt_intern_type(rt, t->params, t->n_params, t->results,
-                                    t->n_results);
-        if (t->type_id == UINT32_MAX) {
-            st = wm_errf(err, WM_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-    }
-    st = val_module(rt, m, err);
+    st = val_module(rt, m, err);   /* interns the types, then validates */
     if (st) goto fail;
     *out = wmod;
     return WM_OK;

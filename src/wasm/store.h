@@ -94,10 +94,11 @@ WM_INTERNAL wm_status rt_call(wm_runtime *rt, wm_func *f, uint64_t *slots,
  * Wasm functions reach it through their instance). */
 WM_INTERNAL wm_runtime *rt_func_runtime(const wm_func *f);
 
-/* Segment initialisers (instance.c): table.init / memory.init as
- * instantiation runs them. Bounds-check [src, src+n) against the segment
- * (length 0 once dropped, see elem_dropped/data_dropped) and [dst, dst+n)
- * against the table / memory 0, then copy. Return WM_OK, or
+/* Segment initialisers (instance.c): table.init / memory.init, as
+ * instantiation and the interpreter's instructions run them. Bounds-check
+ * [src, src+n) against the segment (length 0 once dropped, see
+ * elem_dropped/data_dropped) and [dst, dst+n) against the table / memory
+ * 0, then copy. Return WM_OK, or
  * WM_TRAP_OOB_TABLE / WM_TRAP_OOB_MEMORY with the spec text in err (may be
  * NULL). Indices must be valid (the validator checked them). */
 WM_INTERNAL wm_status inst_table_init(wm_instance *inst, uint32_t table_idx,
