@@ -1,0 +1,504 @@
+/*
+ * t_quant.c — tensor types, quantisers and dot-product kernels
+ * (src/llm/quant.c, quant_avx2.c, matmul.c).
+ *
+ * Error budgets (named, per type; ggml tests/test-quantize-fns.cpp style):
+ *   - quantise -> dequantise relative RMS error on N(0,1)-ish data
+ *     (RT_TOL below, a little above what each format's bits give);
+ *   - scalar vec_dot vs a double dot of the dequantised weight row and the
+ *     dequantised activation row: relative to sum |w_i * a_i|, DOT_REF_TOL
+ *     (only float rounding of the per-block scaling remains);
+ *   - SIMD vec_dot vs scalar vec_dot: same relative measure, DOT_SIMD_TOL;
+ *   - matmul vs a naive double reference on dequantised data: MM_TOL.
+ */
+#include "harness.h"
+#include "llm/quant.h"
+#include "llm/threads.h"
+
+#include <stdlib.h>
+
+/* xorshift64*: deterministic data without libc rand(). */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint32_t rng_u32(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 2685821657736338717ull) >> 32);
+}
+static float rng_unit(void) { return (float)(rng_u32() >> 8) * 0x1p-24f; }
+/* Roughly normal: sum of 4 uniforms, centred, var ~1. */
+static float rng_normal(void)
+{
+    float s = rng_unit() + rng_unit() + rng_unit() + rng_unit() - 2.0f;
+    return s * 1.7320508f;
+}
+
+static const llm_type WEIGHT_TYPES[] = {
+    LLM_F32, LLM_F16, LLM_BF16, LLM_Q4_0, LLM_Q4_1, LLM_Q5_0, LLM_Q5_1,
+    LLM_Q8_0, LLM_Q2_K, LLM_Q3_K, LLM_Q4_K, LLM_Q5_K, LLM_Q6_K,
+};
+
+/* Relative RMS round-trip budget per type (of RMS(x) for N(0,1) data). */
+static double rt_tol(llm_type t)
+{
+    switch (t) {
+    case LLM_F32: return 0;
+    case LLM_F16: return 1e-3;
+    case LLM_BF16: return 8e-3;
+    case LLM_Q8_0: case LLM_Q8_1: return 0.01;
+    case LLM_Q8_K: return 0.01;
+    case LLM_Q6_K: return 0.03;
+    case LLM_Q5_0: case LLM_Q5_1: case LLM_Q5_K: return 0.06;
+    case LLM_Q4_0: case LLM_Q4_1: case LLM_Q4_K: return 0.12;
+    case LLM_Q3_K: return 0.25;
+    case LLM_Q2_K: return 0.45;
+    default: return 0;
+    }
+}
+
+#define DOT_REF_TOL 2e-5
+#define DOT_SIMD_TOL 2e-5
+#define MM_TOL 2e-5
+/* Q4_1/Q5_1 dot Q8_1 use the block sum s = d * sum(q) stored as a half:
+ * the m * s term carries up to 2^-11 relative error that the dequantised
+ * reference does not have (measured ~5e-5 of sum |w a|). */
+#define Q8_1_TOL 3e-4
+/* ... per matmul element of only 3 blocks the same term can reach ~1e-3. */
+#define Q8_1_MM_TOL 2e-3
+
+static double dot_tol(llm_type wt, double base, bool mm)
+{
+    if (wt != LLM_Q4_1 && wt != LLM_Q5_1) return base;
+    return mm ? Q8_1_MM_TOL : Q8_1_TOL;
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
+    return p;
+}
+
+/* ==== Layouts and names ================================================ */
+
+static void test_layouts(void)
+{
+    static const struct { llm_type t; const char *name; int blck, size; } L[] = {
+        {LLM_F32, "F32", 1, 4},       {LLM_F16, "F16", 1, 2},
+        {LLM_BF16, "BF16", 1, 2},     {LLM_Q4_0, "Q4_0", 32, 18},
+        {LLM_Q4_1, "Q4_1", 32, 20},   {LLM_Q5_0, "Q5_0", 32, 22},
+        {LLM_Q5_1, "Q5_1", 32, 24},   {LLM_Q8_0, "Q8_0", 32, 34},
+        {LLM_Q8_1, "Q8_1", 32, 36},   {LLM_Q2_K, "Q2_K", 256, 84},
+        {LLM_Q3_K, "Q3_K", 256, 110}, {LLM_Q4_K, "Q4_K", 256, 144},
+        {LLM_Q5_K, "Q5_K", 256, 176}, {LLM_Q6_K, "Q6_K", 256, 210},
+        {LLM_Q8_K, "Q8_K", 256, 292},
+    };
+    for (size_t i = 0; i < WM_ARRAY_LEN(L); i++) {
+        const llm_type_traits *tr = llm_traits(L[i].t);
+        CHECK(tr != NULL);
+        if (!tr) continue;
+        CHECK(!strcmp(tr->name, L[i].name));
+        CHECK_EQ_INT(tr->blck, L[i].blck);
+        CHECK_EQ_INT(tr->type_size, L[i].size);
+        CHECK(tr->supported && tr->to_float && tr->from_float &&
+              tr->from_float_ref);
+        CHECK_EQ_INT(llm_row_size(L[i].t, 2 * L[i].blck), 2 * L[i].size);
+        if (L[i].blck > 1) CHECK_EQ_INT(llm_row_size(L[i].t, L[i].blck + 1), 0);
+        CHECK_EQ_INT(llm_type_from_name(L[i].name), L[i].t);
+    }
+    CHECK_EQ_INT(llm_type_from_name("q4_k"), LLM_Q4_K);
+    CHECK_EQ_INT(llm_type_from_name("bf16"), LLM_BF16);
+    CHECK_EQ_INT(llm_type_from_name("q4_9"), LLM_TYPE_COUNT);
+    CHECK_EQ_INT(llm_type_from_name(""), LLM_TYPE_COUNT);
+    CHECK(llm_traits((llm_type)4) == NULL);
+    CHECK(llm_traits(LLM_TYPE_COUNT) == NULL);
+    const llm_type_traits *iq = llm_traits((llm_type)16);
+    CHECK(iq && !iq->supported && !strcmp(iq->name, "IQ2_XXS"));
+    CHECK_EQ_INT(llm_row_size((llm_type)16, 512), 132);
+    CHECK(llm_traits(LLM_Q8_K)->vec_dot == NULL);
+    CHECK_EQ_INT(llm_traits(LLM_Q4_K)->vec_dot_type, LLM_Q8_K);
+    CHECK_EQ_INT(llm_traits(LLM_Q4_1)->vec_dot_type, LLM_Q8_1);
+    CHECK_EQ_INT(llm_traits(LLM_Q5_0)->vec_dot_type, LLM_Q8_0);
+    CHECK_EQ_INT(llm_traits(LLM_BF16)->vec_dot_type, LLM_BF16);
+}
+
+/* ==== Half / bfloat16 ================================================== */
+
+static void test_halves(const char *isa)
+{
+    /* Hand-checked values. */
+    CHECK_EQ_INT(llm_f32_to_f16(1.0f), 0x3c00);
+    CHECK_EQ_INT(llm_f32_to_f16(-2.0f), 0xc000);
+    CHECK_EQ_INT(llm_f32_to_f16(65504.0f), 0x7bff);
+    CHECK_EQ_INT(llm_f32_to_f16(65519.0f), 0x7bff);
+    CHECK_EQ_INT(llm_f32_to_f16(65520.0f), 0x7c00);     /* ties to inf */
+    CHECK_EQ_INT(llm_f32_to_f16(0x1p-24f), 0x0001);
+    CHECK_EQ_INT(llm_f32_to_f16(0x1p-25f), 0x0000);     /* tie to even 0 */
+    CHECK_EQ_INT(llm_f32_to_f16(0x1.8p-24f), 0x0002);   /* tie to even 2 */
+    CHECK_EQ_INT(llm_f32_to_f16(0x1.ffcp-15f), 0x0400); /* rounds to normal */
+    CHECK_EQ_INT(llm_f32_to_f16(1.0f + 0x1p-11f), 0x3c00);  /* tie, even */
+    CHECK_EQ_INT(llm_f32_to_f16(1.0f + 0x1.8p-10f), 0x3c02);
+    CHECK_EQ_F32(llm_f16_to_f32(0x0001), 0x1p-24, 0);
+    CHECK_EQ_F32(llm_f16_to_f32(0x3555), 0.333251953125, 0);
+    CHECK_EQ_INT(llm_f32_to_bf16(1.0f), 0x3f80);
+    CHECK_EQ_INT(llm_f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);   /* tie, even */
+    CHECK_EQ_INT(llm_f32_to_bf16(1.0f + 0x1.8p-7f), 0x3f82); /* tie, odd up */
+    CHECK_EQ_F32(llm_bf16_to_f32(0xc0a0), -5.0, 0);
+
+    /* Every half: round trip and the active row conversion vs scalar. */
+    static llm_f16 all[65536];
+    static float rowf[65536];
+    static llm_f16 back[65536];
+    for (int i = 0; i < 65536; i++) all[i] = (llm_f16)i;
+    llm_f16_to_f32_row(all, rowf, 65536);
+    llm_f32_to_f16_row(rowf, back, 65536);
+    int bad_scalar = 0, bad_row = 0, bad_rt = 0;
+    for (int i = 0; i < 65536; i++) {
+        float f = llm_f16_to_f32((llm_f16)i);
+        uint32_t a, b;
+        memcpy(&a, &f, 4);
+        memcpy(&b, &rowf[i], 4);
+        if (a != b) bad_row++;
+        if (back[i] != llm_f32_to_f16(f)) bad_scalar++;
+        bool nan = ((i >> 10) & 0x1f) == 0x1f && (i & 0x3ff);
+        if (!nan && back[i] != i) bad_rt++;
+    }
+    if (bad_row || bad_scalar || bad_rt)
+        fprintf(stderr, "%s: f16 rows: %d %d %d mismatches\n", isa, bad_row,
+                bad_scalar, bad_rt);
+    CHECK_EQ_INT(bad_row, 0);
+    CHECK_EQ_INT(bad_scalar, 0);
+    CHECK_EQ_INT(bad_rt, 0);
+
+    /* Random floats of every magnitude: row conversion vs scalar. */
+    static float fr[4099];
+    static llm_f16 hr[4099];
+    for (int i = 0; i < 4099; i++) {
+        uint32_t u = rng_u32();
+        u = (u & 0x8fffffff) | ((uint32_t)(96 + rng_u32() % 48) << 23);
+        memcpy(&fr[i], &u, 4);
+    }
+    llm_f32_to_f16_row(fr, hr, 4099);
+    int bad = 0;
+    for (int i = 0; i < 4099; i++) bad += hr[i] != llm_f32_to_f16(fr[i]);
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* ==== Reference quantiser bytes: hand-computed blocks ================== */
+
+static void test_known_blocks(void)
+{
+    const llm_type_traits *q80 = llm_traits(LLM_Q8_0);
+    float x[256];
+    /* Q8_0 of the ramp j-16: amax 16, d = 16/127 -> half 0x3008,
+     * q = round((j-16) * 127/16) (ties away from zero). */
+    for (int j = 0; j < 32; j++) x[j] = (float)(j - 16);
+    block_q8_0 b8;
+    q80->from_float_ref(x, &b8, 32);
+    CHECK_EQ_INT(b8.d, 0x3008);
+    CHECK_EQ_INT(b8.qs[0], -127);
+    CHECK_EQ_INT(b8.qs[16], 0);
+    CHECK_EQ_INT(b8.qs[17], 8);     /* 7.9375 */
+    CHECK_EQ_INT(b8.qs[18], 16);    /* 15.875 */
+    CHECK_EQ_INT(b8.qs[24], 64);    /* 63.5 -> 64 */
+    CHECK_EQ_INT(b8.qs[8], -64);    /* -63.5 -> -64 */
+    CHECK_EQ_INT(b8.qs[31], 119);   /* 119.0625 */
+    /* The fast quantiser must give the same bytes. */
+    block_q8_0 f8;
+    q80->from_float(x, &f8, 32);
+    CHECK(!memcmp(&b8, &f8, sizeof b8));
+
+    /* Q4_0 of the same ramp: max -16, d = 2 (0x4000), q = min(15,
+     * trunc((j-16)/2 + 8.5)); qs[j] = q[j] | q[j+16] << 4. */
+    block_q4_0 b4;
+    llm_traits(LLM_Q4_0)->from_float_ref(x, &b4, 32);
+    CHECK_EQ_INT(b4.d, 0x4000);
+    CHECK_EQ_INT(b4.qs[0], 0x80);   /* q0 = 0, q16 = 8 */
+    CHECK_EQ_INT(b4.qs[1], 0x91);   /* q1 = 1 (exactly 1.0), q17 = 9 */
+    CHECK_EQ_INT(b4.qs[15], 0xF8);  /* q15 = 8, q31 = 16 -> 15 */
+
+    /* Q8_1: same quants as Q8_0, s = d * sum(q). Sum of the ramp quants:
+     * q[j] for j = 0..31 is round((j-16)*7.9375); pairs j, 32-j cancel
+     * for j = 1..15 except for rounding symmetry (ties away from zero are
+     * symmetric), leaving q[0] + q[16] = -127 + 0. s = half(-127 * 16/127)
+     * = -16 = 0xcc00 (d is the float scale here, not its half). */
+    block_q8_1 b81;
+    llm_traits(LLM_Q8_1)->from_float_ref(x, &b81, 32);
+    CHECK(!memcmp(b81.qs, b8.qs, 32));
+    CHECK_EQ_INT(b81.s, 0xcc00);
+
+    /* Q8_K of the ramp j-128: max -128, iscale = 127/128, q = nearest
+     * even of (j-128)*127/128 = -127 + j for j < 64, -64 at j = 64 (tie),
+     * 126 at j = 255; bsums[0] = 16*-127 + (0+...+15) = -1912. */
+    for (int j = 0; j < 256; j++) x[j] = (float)(j - 128);
+    block_q8_K bk, fk;
+    llm_traits(LLM_Q8_K)->from_float_ref(x, &bk, 256);
+    CHECK_EQ_F32(bk.d, 128.0 / 127.0, 1e-7);
+    CHECK_EQ_INT(bk.qs[0], -127);
+    CHECK_EQ_INT(bk.qs[15], -112);
+    CHECK_EQ_INT(bk.qs[64], -64);
+    CHECK_EQ_INT(bk.qs[128], 0);
+    CHECK_EQ_INT(bk.qs[255], 126);
+    CHECK_EQ_INT(bk.bsums[0], -1912);
+    llm_traits(LLM_Q8_K)->from_float(x, &fk, 256);
+    CHECK(!memcmp(&bk, &fk, sizeof bk));
+
+    /* Q6_K / Q4_K of a constant block: exactly representable. */
+    for (int j = 0; j < 256; j++) x[j] = 0.5f;
+    float back[256];
+    block_q4_K k4;
+    llm_traits(LLM_Q4_K)->from_float_ref(x, &k4, 256);
+    llm_traits(LLM_Q4_K)->to_float(&k4, back, 256);
+    double maxerr = 0;
+    for (int j = 0; j < 256; j++) maxerr = fmax(maxerr, fabs(back[j] - 0.5));
+    CHECK(maxerr < 2e-3);
+    /* All-zero blocks quantise to zero bytes in every K type. */
+    memset(x, 0, sizeof x);
+    static const llm_type KT[] = {LLM_Q2_K, LLM_Q3_K, LLM_Q4_K, LLM_Q5_K,
+                                  LLM_Q6_K, LLM_Q8_K};
+    for (size_t i = 0; i < WM_ARRAY_LEN(KT); i++) {
+        uint8_t blk[292];
+        memset(blk, 0xAB, sizeof blk);
+        const llm_type_traits *tr = llm_traits(KT[i]);
+        tr->from_float_ref(x, blk, 256);
+        tr->to_float(blk, back, 256);
+        int nz = 0;
+        for (int j = 0; j < 256; j++) nz += back[j] != 0;
+        CHECK_EQ_INT(nz, 0);
+    }
+}
+
+/* ==== Round trips ====================================================== */
+
+static void test_roundtrip(void)
+{
+    enum { N = 4096 };
+    float *x = xmalloc(N * 4), *y = xmalloc(N * 4);
+    void *q = xmalloc(N * 4);
+    static const llm_type T[] = {
+        LLM_F16, LLM_BF16, LLM_Q4_0, LLM_Q4_1, LLM_Q5_0, LLM_Q5_1, LLM_Q8_0,
+        LLM_Q8_1, LLM_Q2_K, LLM_Q3_K, LLM_Q4_K, LLM_Q5_K, LLM_Q6_K, LLM_Q8_K,
+    };
+    for (int i = 0; i < N; i++) x[i] = rng_normal();
+    for (size_t ti = 0; ti < WM_ARRAY_LEN(T); ti++) {
+        const llm_type_traits *tr = llm_traits(T[ti]);
+        tr->from_float_ref(x, q, N);
+        tr->to_float(q, y, N);
+        double e2 = 0, x2 = 0;
+        for (int i = 0; i < N; i++) {
+            e2 += (double)(y[i] - x[i]) * (y[i] - x[i]);
+            x2 += (double)x[i] * x[i];
+        }
+        double rel = sqrt(e2 / x2);
+        if (!(rel <= rt_tol(T[ti])))
+            fprintf(stderr, "%s: round trip rel RMS %.4g > %.4g\n", tr->name,
+                    rel, rt_tol(T[ti]));
+        CHECK(rel <= rt_tol(T[ti]));
+        /* ... and not suspiciously exact (a broken dequantiser returning
+         * its input would pass the bound). */
+        if (T[ti] != LLM_F16) CHECK(rel > rt_tol(T[ti]) / 50);
+        /* fast quantiser vs reference (same bytes for the 8-bit types, or
+         * the same dequantised error for the rest) */
+        void *q2 = xmalloc(N * 4);
+        tr->from_float(x, q2, N);
+        size_t rs = llm_row_size(T[ti], N);
+        CHECK(!memcmp(q, q2, rs));
+        free(q2);
+    }
+    free(x); free(y); free(q);
+}
+
+/* ==== Dot products ===================================================== */
+
+static double dot_dequant(llm_type wt, const void *w, const void *a, int n,
+                          double *abs_sum)
+{
+    const llm_type_traits *tw = llm_traits(wt);
+    const llm_type_traits *ta = llm_traits(tw->vec_dot_type);
+    float *fw = xmalloc((size_t)n * 4), *fa = xmalloc((size_t)n * 4);
+    tw->to_float(w, fw, n);
+    ta->to_float(a, fa, n);
+    double s = 0, sa = 0;
+    for (int i = 0; i < n; i++) {
+        s += (double)fw[i] * fa[i];
+        sa += fabs((double)fw[i] * fa[i]);
+    }
+    free(fw); free(fa);
+    *abs_sum = sa;
+    return s;
+}
+
+static void test_vec_dot(bool have_simd)
+{
+    static const int NS[] = {256, 512, 2816, 4096};
+    for (size_t ni = 0; ni < WM_ARRAY_LEN(NS); ni++) {
+        const int n = NS[ni];
+        float *x = xmalloc((size_t)n * 4), *a = xmalloc((size_t)n * 4);
+        void *w = xmalloc((size_t)n * 4), *aq = xmalloc((size_t)n * 4);
+        for (int i = 0; i < n; i++) { x[i] = rng_normal(); a[i] = rng_normal(); }
+        for (size_t ti = 0; ti < WM_ARRAY_LEN(WEIGHT_TYPES); ti++) {
+            llm_type wt = WEIGHT_TYPES[ti];
+            llm_kernels_force("scalar");
+            const llm_type_traits *tr = llm_traits(wt);
+            const llm_type_traits *ta = llm_traits(tr->vec_dot_type);
+            tr->from_float_ref(x, w, n);
+            ta->from_float_ref(a, aq, n);
+            float s_ref;
+            tr->vec_dot(n, &s_ref, w, aq);
+            double abs_sum;
+            double s_dbl = dot_dequant(wt, w, aq, n, &abs_sum);
+            double err = fabs(s_ref - s_dbl) / abs_sum;
+            if (!(err <= dot_tol(wt, DOT_REF_TOL, false)))
+                fprintf(stderr, "%s n=%d: scalar %g vs double %g (rel %g)\n",
+                        tr->name, n, s_ref, s_dbl, err);
+            CHECK(err <= dot_tol(wt, DOT_REF_TOL, false));
+            if (have_simd) {
+                llm_kernels_force("avx2");
+                float s_simd;
+                llm_traits(wt)->vec_dot(n, &s_simd, w, aq);
+                double e2 = fabs(s_simd - s_ref) / abs_sum;
+                if (!(e2 <= DOT_SIMD_TOL))
+                    fprintf(stderr, "%s n=%d: avx2 %g vs scalar %g (rel %g)\n",
+                            tr->name, n, s_simd, s_ref, e2);
+                CHECK(e2 <= DOT_SIMD_TOL);
+            }
+        }
+        free(x); free(a); free(w); free(aq);
+    }
+    llm_kernels_init();
+}
+
+/* ==== Matrix products ================================================== */
+
+/* y_ref[t][o] in double from dequantised weights and activations
+ * quantised exactly as matmul does (vec_dot_type, fast quantiser). */
+static void matmul_ref(const llm_mat *m, const float *x, int n_tok,
+                       double *y, double *yabs)
+{
+    const llm_type_traits *tw = llm_traits(m->type);
+    const llm_type_traits *ta = llm_traits(tw->vec_dot_type);
+    const int64_t n = m->n_in;
+    float *wf = xmalloc((size_t)n * 4), *af = xmalloc((size_t)n * 4 * n_tok);
+    void *aq = xmalloc((size_t)n * 4 + 1024);
+    for (int t = 0; t < n_tok; t++) {
+        ta->from_float(x + t * n, aq, n);
+        ta->to_float(aq, af + t * n, n);
+    }
+    size_t rs = llm_row_size(m->type, n);
+    for (int64_t o = 0; o < m->n_out; o++) {
+        tw->to_float((const char *)m->data + o * rs, wf, n);
+        for (int t = 0; t < n_tok; t++) {
+            double s = 0, sa = 0;
+            for (int64_t i = 0; i < n; i++) {
+                s += (double)wf[i] * af[t * n + i];
+                sa += fabs((double)wf[i] * af[t * n + i]);
+            }
+            y[t * m->n_out + o] = s;
+            yabs[t * m->n_out + o] = sa;
+        }
+    }
+    free(wf); free(af); free(aq);
+}
+
+static void test_matmul_type(llm_type wt, int n_in, int n_out,
+                             llm_pool **pools, const char *isa)
+{
+    const llm_type_traits *tr = llm_traits(wt);
+    const int toks[] = {1, 2, 7, 13};
+    const int max_tok = 13;
+    size_t rs = llm_row_size(wt, n_in);
+    float *wf = xmalloc((size_t)n_in * 4);
+    char *w = xmalloc(rs * (size_t)n_out);
+    for (int o = 0; o < n_out; o++) {
+        for (int i = 0; i < n_in; i++) wf[i] = rng_normal();
+        tr->from_float_ref(wf, w + o * rs, n_in);
+    }
+    float *x = xmalloc((size_t)n_in * max_tok * 4);
+    for (int i = 0; i < n_in * max_tok; i++) x[i] = rng_normal();
+    llm_mat m = { .type = wt, .n_in = n_in, .n_out = n_out, .data = w };
+    double *yr = xmalloc(sizeof(double) * n_out * max_tok);
+    double *ya = xmalloc(sizeof(double) * n_out * max_tok);
+    float *y1 = xmalloc(sizeof(float) * n_out * max_tok);
+    float *y = xmalloc(sizeof(float) * n_out * max_tok);
+    float *ysingle = xmalloc(sizeof(float) * n_out * max_tok);
+    matmul_ref(&m, x, max_tok, yr, ya);
+    /* token by token, 1 thread: the reference bits for everything else */
+    for (int t = 0; t < max_tok; t++)
+        llm_matmul(pools[0], &m, x + t * n_in, 1, ysingle + t * n_out);
+    int bad_tol = 0, bad_bits = 0;
+    for (size_t ki = 0; ki < WM_ARRAY_LEN(toks); ki++) {
+        int nt = toks[ki];
+        for (int p = 0; p < 4; p++) {
+            float *out = p == 0 ? y1 : y;
+            memset(out, 0xFF, sizeof(float) * n_out * nt);
+            llm_matmul(pools[p], &m, x, nt, out);
+            for (int i = 0; i < n_out * nt; i++) {
+                double e = fabs(out[i] - yr[i]) / (ya[i] + 1e-30);
+                if (!(e <= dot_tol(wt, MM_TOL, true))) bad_tol++;
+                if (p > 0 && memcmp(&out[i], &y1[i], 4)) bad_bits++;
+                if (memcmp(&out[i], &ysingle[i], 4)) bad_bits++;
+            }
+        }
+    }
+    /* pool == NULL runs inline */
+    llm_matmul(NULL, &m, x, 7, y);
+    for (int i = 0; i < n_out * 7; i++)
+        if (memcmp(&y[i], &ysingle[i], 4)) bad_bits++;
+    if (bad_tol || bad_bits)
+        fprintf(stderr, "%s %s %dx%d: %d out of tolerance, %d bit "
+                "mismatches\n", isa, tr->name, n_out, n_in, bad_tol, bad_bits);
+    CHECK_EQ_INT(bad_tol, 0);
+    CHECK_EQ_INT(bad_bits, 0);
+    free(wf); free(w); free(x); free(yr); free(ya); free(y1); free(y);
+    free(ysingle);
+}
+
+static void test_matmul(llm_pool **pools, const char *isa)
+{
+    for (size_t ti = 0; ti < WM_ARRAY_LEN(WEIGHT_TYPES); ti++) {
+        llm_type wt = WEIGHT_TYPES[ti];
+        int blk = (int)llm_traits(wt)->blck;
+        int n_in = blk == 256 ? 512 : 96;   /* odd block counts for 32 */
+        test_matmul_type(wt, n_in, 37, pools, isa);
+    }
+    test_matmul_type(LLM_Q4_0, 256, 5, pools, isa);   /* fewer rows than */
+    test_matmul_type(LLM_Q8_0, 32, 3, pools, isa);    /* threads * tile  */
+    test_matmul_type(LLM_Q4_K, 256, 1, pools, isa);
+}
+
+int main(void)
+{
+    const char *isa = llm_kernels_init();
+    printf("kernels: %s\n", isa);
+    bool have_avx2 = !strcmp(isa, "avx2") || !strcmp(isa, "avx512");
+    CHECK(!llm_kernels_force("nonsense"));
+    CHECK(llm_kernels_force("scalar"));
+    test_layouts();
+    test_halves("scalar");
+    test_known_blocks();
+    test_roundtrip();
+    if (have_avx2) {
+        CHECK(llm_kernels_force("avx2"));
+        test_halves("avx2");
+        test_known_blocks();
+        test_roundtrip();
+    }
+    test_vec_dot(have_avx2);
+
+    llm_pool *pools[4];
+    for (int i = 0; i < 4; i++) {
+        pools[i] = llm_pool_new(i + 1);
+        CHECK(pools[i] != NULL);
+        if (!pools[i]) return TEST_REPORT();
+        CHECK_EQ_INT(llm_pool_size(pools[i]), i + 1);
+    }
+    llm_kernels_force("scalar");
+    test_matmul(pools, "scalar");
+    if (have_avx2) {
+        llm_kernels_force("avx2");
+        test_matmul(pools, "avx2");
+    }
+    for (int i = 0; i < 4; i++) llm_pool_free(pools[i]);
+    return TEST_REPORT();
+}
