@@ -351,16 +351,59 @@ WM_API wm_status wm_func_call(wm_func *f, const wm_value *args, size_t n_args,
 
 /* ==== WASI preview 1 ===================================================== */
 
+/*
+ * A directory the guest may use: it sees `guest_path` (the name
+ * fd_prestat_dir_name reports; wasi-libc resolves the guest's paths
+ * against it) and nothing outside `host_path`. Every path the guest passes
+ * is resolved beneath the directory: `..` past it, absolute paths and
+ * symlinks leading out (absolute or relative) fail with ENOTCAPABLE.
+ * read_only != 0 withholds every right that changes the file system
+ * (creating, writing, truncating, renaming, linking, removing, setting
+ * times), for the directory and for everything opened beneath it.
+ */
+typedef struct wm_wasi_preopen {
+    const char *host_path;       /* an existing directory on the host */
+    const char *guest_path;      /* guest-visible name; NULL: host_path */
+    int read_only;
+} wm_wasi_preopen;
+
+/* wm_wasi_config.flags */
+enum {
+    /* Resolve guest paths with wasmind's own component-by-component
+     * openat(O_NOFOLLOW) walk even where the kernel has openat2
+     * (RESOLVE_BENEATH). Both give the same answers; this exists so tests
+     * can exercise the fallback used on kernels before Linux 5.6. */
+    WM_WASI_NO_OPENAT2 = 1,
+};
+
+/*
+ * The guest's WASI world. Pointers need only live during
+ * wm_linker_define_wasi (everything is copied or opened then). The WASI
+ * fd table is: 0, 1, 2 = stdio; 3.. = the pre-opened directories in
+ * order; then one fd per listening socket, in order.
+ */
 typedef struct wm_wasi_config {
     int argc;
     const char *const *argv;     /* argv[0] is the program name */
     int envc;
     const char *const *envp;     /* "KEY=VALUE" strings */
     int stdin_fd, stdout_fd, stderr_fd;  /* host fds; 0/1/2 when all are 0 */
+    int n_preopens;
+    const wm_wasi_preopen *preopens;
+    /* Listening TCP sockets, "ADDR:PORT" (IPv4 dotted or [IPv6]; port 0
+     * picks a free port), bound and listening when the call returns; the
+     * guest takes connections with sock_accept. */
+    int n_listen;
+    const char *const *listen;
+    unsigned flags;              /* WM_WASI_* */
 } wm_wasi_config;
 
-/* Define `wasi_snapshot_preview1` (and `wasi_unstable`) in the linker.
- * The config is copied. */
+/*
+ * Define `wasi_snapshot_preview1` (and `wasi_unstable`) in the linker.
+ * The config is copied; directories are opened and sockets bound now
+ * (WM_ERR_IO with the path or address when that fails). The state, and
+ * the host fds it holds, are released with the runtime.
+ */
 WM_API wm_status wm_linker_define_wasi(wm_linker *lk,
                                        const wm_wasi_config *cfg,
                                        wm_error *err);

@@ -30,6 +30,8 @@
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2, EXIT_TRAP = 134 };
 
+#define WM_CLI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Largest module file accepted (the decoder has its own caps too). */
 #define CLI_MAX_FILE_BYTES ((size_t)1 << 30)
 
@@ -56,14 +58,36 @@ static const char usage_text[] =
     "  --env K=V       set guest environment variable K; `--env K` passes\n"
     "                  the host's K (repeatable)     (default: empty "
     "environment)\n"
+    "  --dir HOST_DIR[::GUEST_PATH]\n"
+    "                  pre-open HOST_DIR for the guest, which sees it as\n"
+    "                  GUEST_PATH (default: HOST_DIR); the guest can reach\n"
+    "                  nothing outside it: `..`, absolute paths and symlinks\n"
+    "                  leading out fail with ENOTCAPABLE (repeatable;\n"
+    "                  default: no file system at all)\n"
+    "  --dir-ro HOST_DIR[::GUEST_PATH]\n"
+    "                  the same, read-only: creating, writing, truncating,\n"
+    "                  renaming, linking, removing fail with ENOTCAPABLE\n"
+    "  --listen ADDR:PORT\n"
+    "                  pre-open a listening TCP socket (127.0.0.1:8080,\n"
+    "                  [::1]:8080); the guest takes connections with\n"
+    "                  sock_accept. Its fd follows the pre-opened dirs\n"
+    "                  (repeatable)\n"
+    "  --max-memory BYTES[K|M|G]\n"
+    "                  cap every linear memory; memory.grow beyond it\n"
+    "                  returns -1                     (default: 4G)\n"
     "  --              end of options\n"
     "  -h, --help      this text\n"
     "  -V, --version   print the version\n"
     "\n"
+    "WASI fds: 0-2 stdio, then one per --dir/--dir-ro (in order), then one\n"
+    "per --listen. WASMIND_WASI_NO_OPENAT2=1 in the environment makes path\n"
+    "resolution use wasmind's own openat walk instead of openat2 (tests).\n"
+    "\n"
     "exit codes:\n"
     "  0    success; a WASI program's proc_exit status is the exit code\n"
     "  1    error (unreadable file, malformed/invalid/unlinkable module,\n"
-    "       bad --invoke argument)\n"
+    "       bad --invoke argument, a --dir that cannot be opened, a\n"
+    "       --listen address that cannot be bound)\n"
     "  2    usage error\n"
     "  134  the guest trapped (message and backtrace on stderr)\n";
 
@@ -423,64 +447,146 @@ out:
     return rc;
 }
 
-static int cmd_run(int argc, char **argv) {
-    const char *invoke = NULL;
-    const char **env = calloc((size_t)argc + 1, sizeof *env);
-    int envc = 0, i = 0;
-    if (!env) {
-        fprintf(stderr, "wasmind: error: out of memory\n");
-        return EXIT_ERR;
-    }
+/*
+ * "--max-memory" value: bytes, or with a K/M/G suffix (KiB, MiB, GiB).
+ * false when malformed or zero or above 4 GiB (the Wasm 32-bit limit).
+ */
+static bool parse_size(const char *s, uint64_t *out) {
+    char *end;
+    if (!s[0] || s[0] == '-' || s[0] == '+') return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s) return false;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10, end++;
+    else if (*end == 'M' || *end == 'm') shift = 20, end++;
+    else if (*end == 'G' || *end == 'g') shift = 30, end++;
+    if (*end || v == 0 || v > ((uint64_t)4 << 30) >> shift) return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
+/* Options of `run`, gathered before the module is loaded. The arrays hold
+ * pointers into argv (or the host environment) and have argc slots. */
+typedef struct run_opts {
+    const char *invoke;
+    const char **env;
+    int envc;
+    wm_wasi_preopen *dirs;
+    int n_dirs;
+    const char **listen;
+    int n_listen;
+    uint64_t max_memory;       /* 0: the default */
+} run_opts;
+
+static void run_opts_free(run_opts *o) {
+    for (int k = 0; k < o->n_dirs; k++)
+        free((char *)o->dirs[k].host_path);   /* split copies */
+    free(o->env);
+    free(o->dirs);
+    free(o->listen);
+}
+
+/* "HOST[::GUEST]" -> a pre-open (the host part is a copy; GUEST defaults
+ * to HOST). false for an empty HOST or GUEST. */
+static bool parse_dir(const char *val, bool ro, wm_wasi_preopen *out) {
+    const char *sep = strstr(val, "::");
+    size_t hl = sep ? (size_t)(sep - val) : strlen(val);
+    if (hl == 0 || (sep && !sep[2])) return false;
+    char *host = malloc(hl + 1);
+    if (!host) return false;
+    memcpy(host, val, hl);
+    host[hl] = '\0';
+    out->host_path = host;
+    out->guest_path = sep ? sep + 2 : NULL;
+    out->read_only = ro;
+    return true;
+}
+
+/*
+ * Parse the options before FILE.wasm. Returns the index of FILE.wasm, or
+ * -1 after printing a usage error (the exit code is then EXIT_USAGE).
+ */
+static int parse_run_opts(int argc, char **argv, run_opts *o) {
+    int i = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
-        const char *val = NULL;
         if (strcmp(a, "--") == 0) {
             i++;
             break;
         }
-        if (strncmp(a, "--invoke=", 9) == 0) {
-            invoke = a + 9;
-        } else if (strcmp(a, "--invoke") == 0) {
-            if (++i == argc) break;
-            invoke = argv[i];
-        } else if (strncmp(a, "--env=", 6) == 0 || strcmp(a, "--env") == 0) {
-            if (a[5] == '=') val = a + 6;
-            else if (++i == argc) break;
-            else val = argv[i];
-            if (!val[0] || val[0] == '=') {
-                free(env);
-                return usage_error("--env needs K=V or K, got `%s`", val);
+        /* Every option takes a value: "--opt=V" or "--opt V". */
+        static const char *const names[] = {
+            "--invoke", "--env", "--dir", "--dir-ro", "--listen",
+            "--max-memory",
+        };
+        const char *val = NULL;
+        size_t k = 0;
+        for (; k < WM_CLI_ARRAY_LEN(names); k++) {
+            size_t n = strlen(names[k]);
+            if (strncmp(a, names[k], n) == 0 && (a[n] == '=' || !a[n])) {
+                if (a[n] == '=') val = a + n + 1;
+                else if (i + 1 < argc) val = argv[++i];
+                else return usage_error("%s needs a value", a), -1;
+                break;
             }
+        }
+        if (k == WM_CLI_ARRAY_LEN(names))
+            return usage_error("unknown option `%s`", a), -1;
+        if (k == 0) {
+            o->invoke = val;
+        } else if (k == 1) {
+            if (!val[0] || val[0] == '=')
+                return usage_error("--env needs K=V or K, got `%s`", val), -1;
             if (strchr(val, '=')) {
-                env[envc++] = val;
+                o->env[o->envc++] = val;
             } else {
                 /* --env K: pass the host's K=V through, if set. */
                 size_t kl = strlen(val);
                 for (char **e = environ; e && *e; e++)
                     if (strncmp(*e, val, kl) == 0 && (*e)[kl] == '=') {
-                        env[envc++] = *e;
+                        o->env[o->envc++] = *e;
                         break;
                     }
             }
-        } else {
-            free(env);
-            return usage_error("unknown option `%s`", a);
+        } else if (k == 2 || k == 3) {
+            if (!parse_dir(val, k == 3, &o->dirs[o->n_dirs]))
+                return usage_error("%s needs HOST_DIR[::GUEST_PATH]", a), -1;
+            o->n_dirs++;
+        } else if (k == 4) {
+            o->listen[o->n_listen++] = val;
+        } else if (!parse_size(val, &o->max_memory)) {
+            return usage_error("--max-memory needs BYTES[K|M|G] (1 byte to "
+                               "4G), got `%s`", val), -1;
         }
     }
-    if (i == argc) {
-        free(env);
-        if (i > 0 && argv[i - 1][0] == '-' && strchr(argv[i - 1], '=') == NULL
-            && strcmp(argv[i - 1], "--") != 0)
-            return usage_error("%s needs a value", argv[i - 1]);
-        return usage_error("run: missing FILE.wasm%s", "");
+    if (i == argc) return usage_error("run: missing FILE.wasm%s", ""), -1;
+    return i;
+}
+
+static int cmd_run(int argc, char **argv) {
+    run_opts o = {0};
+    o.env = calloc((size_t)argc + 1, sizeof *o.env);
+    o.dirs = calloc((size_t)argc + 1, sizeof *o.dirs);
+    o.listen = calloc((size_t)argc + 1, sizeof *o.listen);
+    if (!o.env || !o.dirs || !o.listen) {
+        run_opts_free(&o);
+        fprintf(stderr, "wasmind: error: out of memory\n");
+        return EXIT_ERR;
     }
+    int i = parse_run_opts(argc, argv, &o);
+    if (i < 0) {
+        run_opts_free(&o);
+        return EXIT_USAGE;
+    }
+    const char *invoke = o.invoke;
     const char *path = argv[i];
     int gargc = argc - i;
     char **gargv = argv + i;
 
     cli_file file;
     if (!cli_file_read(path, &file)) {
-        free(env);
+        run_opts_free(&o);
         return EXIT_ERR;
     }
     wm_error err;
@@ -489,15 +595,22 @@ static int cmd_run(int argc, char **argv) {
     wm_module *mod = NULL;
     wm_instance *inst = NULL;
     wm_linker *lk = NULL;
-    wm_runtime *rt = wm_runtime_new(NULL);
+    wm_config rc_cfg = {.max_memory_bytes = o.max_memory};
+    wm_runtime *rt = wm_runtime_new(&rc_cfg);
     if (!rt || !(lk = wm_linker_new(rt))) {
         fprintf(stderr, "wasmind: error: out of memory\n");
         goto out;
     }
     wm_wasi_config wc = {
         .argc = gargc, .argv = (const char *const *)gargv,
-        .envc = envc, .envp = env,
+        .envc = o.envc, .envp = o.env,
+        .n_preopens = o.n_dirs, .preopens = o.dirs,
+        .n_listen = o.n_listen, .listen = o.listen,
     };
+    /* Testing aid: force the openat-walk path resolver (see wasmind.h). */
+    const char *no2 = getenv("WASMIND_WASI_NO_OPENAT2");
+    if (no2 && no2[0] && strcmp(no2, "0") != 0)
+        wc.flags |= WM_WASI_NO_OPENAT2;
     if ((st = wm_module_load(rt, file.bytes, file.len, path, &mod, &err))) {
         rc = exit_code_of(st, &err);
         goto out;
@@ -522,7 +635,7 @@ out:
     fflush(stdout);
     wm_runtime_free(rt);
     cli_file_free(&file);
-    free(env);
+    run_opts_free(&o);
     return rc;
 }
 

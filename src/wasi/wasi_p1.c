@@ -1,31 +1,33 @@
 /*
- * wasi_p1.c — minimal WASI preview 1 (`wasi_snapshot_preview1`, and the
- * older `wasi_unstable` where its ABI differs only in details handled
- * here): arguments, environment, stdio reads and writes, fd status and
- * seeking, clocks, randomness, sleeping through poll_oneoff, proc_exit.
+ * wasi_p1.c — WASI preview 1 (`wasi_snapshot_preview1`, and the older
+ * `wasi_unstable` where its ABI differs: fd_seek's whence numbering, the
+ * filestat layout with a u32 nlink, the clock subscription layout): the
+ * context and its fd table, arguments, environment, fd reads and writes,
+ * fd status, seeking, clocks, randomness, poll_oneoff, proc_exit, and the
+ * registration of every function of both module names. Path functions
+ * and fd_readdir live in wasi_fs.c, sockets in wasi_sock.c (see wasi.h).
  *
  * Every host function follows the same shape:
- *   1. look the guest's fd up in the instance's fd table (EBADF if absent);
+ *   1. look the guest's fd up in the instance's fd table (EBADF if absent)
+ *      and check the rights the call needs (ENOTCAPABLE if missing);
  *   2. turn every guest (pointer, length) into a host pointer through
  *      wasi_span() -> wm_memory_span(), the one checked path, *before* any
  *      host side effect (EFAULT if any range is out of bounds);
  *   3. do the host system call and translate errno to the WASI errno
  *      (the numbers of the preview 1 witx, not the host's).
  * Nothing is sized by guest values: iovecs go to the host in fixed chunks
- * of WASI_IOV_CHUNK, poll subscriptions are capped at WASI_POLL_MAX_FDS.
+ * of WASI_IOV_CHUNK, poll subscriptions are capped at WASI_POLL_MAX_FDS,
+ * paths at WASI_PATH_MAX, the fd table at WASI_MAX_FDS.
  *
  * State: one wasi_ctx per wm_linker_define_wasi() call, allocated as a
  * store object of the linker's runtime (rt_object_new), so it lives as long
  * as any instance that imported these functions and is released (host fds
  * it owns closed, buffers freed) by wm_runtime_free.
  *
- * The fd table (wasi_fd) is built to grow into the full WASI of the next
- * issue: each entry records what the WASI fd is (stdio, file, directory,
- * socket), the host fd behind it, whether closing it closes the host fd,
- * its rights, and for pre-opened directories the guest-visible name.
- * Today it holds the three stdio fds and no pre-opens, so
- * fd_prestat_get answers EBADF from fd 3 on, which is how wasi-libc learns
- * that there are no pre-opened directories.
+ * The fd table: 0-2 stdio (host fds from the config, never closed by us),
+ * then the pre-opened directories in config order, then the pre-opened
+ * listening sockets; later fds come from path_open and sock_accept, always
+ * in the lowest free slot.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,64 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../util/common.h"
-#include "../wasm/runtime.h"
-
-/* ==== WASI preview 1 constants (witx numbering) ========================= */
-
-enum {
-    WASI_ESUCCESS = 0, WASI_E2BIG = 1, WASI_EACCES = 2, WASI_EADDRINUSE = 3,
-    WASI_EADDRNOTAVAIL = 4, WASI_EAFNOSUPPORT = 5, WASI_EAGAIN = 6,
-    WASI_EALREADY = 7, WASI_EBADF = 8, WASI_EBADMSG = 9, WASI_EBUSY = 10,
-    WASI_ECANCELED = 11, WASI_ECHILD = 12, WASI_ECONNABORTED = 13,
-    WASI_ECONNREFUSED = 14, WASI_ECONNRESET = 15, WASI_EDEADLK = 16,
-    WASI_EDESTADDRREQ = 17, WASI_EDOM = 18, WASI_EDQUOT = 19,
-    WASI_EEXIST = 20, WASI_EFAULT = 21, WASI_EFBIG = 22,
-    WASI_EHOSTUNREACH = 23, WASI_EIDRM = 24, WASI_EILSEQ = 25,
-    WASI_EINPROGRESS = 26, WASI_EINTR = 27, WASI_EINVAL = 28, WASI_EIO = 29,
-    WASI_EISCONN = 30, WASI_EISDIR = 31, WASI_ELOOP = 32, WASI_EMFILE = 33,
-    WASI_EMLINK = 34, WASI_EMSGSIZE = 35, WASI_EMULTIHOP = 36,
-    WASI_ENAMETOOLONG = 37, WASI_ENETDOWN = 38, WASI_ENETRESET = 39,
-    WASI_ENETUNREACH = 40, WASI_ENFILE = 41, WASI_ENOBUFS = 42,
-    WASI_ENODEV = 43, WASI_ENOENT = 44, WASI_ENOEXEC = 45, WASI_ENOLCK = 46,
-    WASI_ENOLINK = 47, WASI_ENOMEM = 48, WASI_ENOMSG = 49,
-    WASI_ENOPROTOOPT = 50, WASI_ENOSPC = 51, WASI_ENOSYS = 52,
-    WASI_ENOTCONN = 53, WASI_ENOTDIR = 54, WASI_ENOTEMPTY = 55,
-    WASI_ENOTRECOVERABLE = 56, WASI_ENOTSOCK = 57, WASI_ENOTSUP = 58,
-    WASI_ENOTTY = 59, WASI_ENXIO = 60, WASI_EOVERFLOW = 61,
-    WASI_EOWNERDEAD = 62, WASI_EPERM = 63, WASI_EPIPE = 64, WASI_EPROTO = 65,
-    WASI_EPROTONOSUPPORT = 66, WASI_EPROTOTYPE = 67, WASI_ERANGE = 68,
-    WASI_EROFS = 69, WASI_ESPIPE = 70, WASI_ESRCH = 71, WASI_ESTALE = 72,
-    WASI_ETIMEDOUT = 73, WASI_ETXTBSY = 74, WASI_EXDEV = 75,
-    WASI_ENOTCAPABLE = 76,
-};
-
-enum {
-    WASI_FILETYPE_UNKNOWN = 0, WASI_FILETYPE_BLOCK_DEVICE = 1,
-    WASI_FILETYPE_CHARACTER_DEVICE = 2, WASI_FILETYPE_DIRECTORY = 3,
-    WASI_FILETYPE_REGULAR_FILE = 4, WASI_FILETYPE_SOCKET_DGRAM = 5,
-    WASI_FILETYPE_SOCKET_STREAM = 6, WASI_FILETYPE_SYMBOLIC_LINK = 7,
-};
-
-enum {
-    WASI_FDFLAG_APPEND = 1, WASI_FDFLAG_DSYNC = 2, WASI_FDFLAG_NONBLOCK = 4,
-    WASI_FDFLAG_RSYNC = 8, WASI_FDFLAG_SYNC = 16,
-};
-
-#define WASI_RIGHT(n) ((uint64_t)1 << (n))
-#define WASI_RIGHT_FD_DATASYNC          WASI_RIGHT(0)
-#define WASI_RIGHT_FD_READ              WASI_RIGHT(1)
-#define WASI_RIGHT_FD_SEEK              WASI_RIGHT(2)
-#define WASI_RIGHT_FD_FDSTAT_SET_FLAGS  WASI_RIGHT(3)
-#define WASI_RIGHT_FD_SYNC              WASI_RIGHT(4)
-#define WASI_RIGHT_FD_TELL              WASI_RIGHT(5)
-#define WASI_RIGHT_FD_WRITE             WASI_RIGHT(6)
-#define WASI_RIGHT_FD_ADVISE            WASI_RIGHT(7)
-#define WASI_RIGHT_FD_ALLOCATE          WASI_RIGHT(8)
-#define WASI_RIGHT_FD_FILESTAT_GET      WASI_RIGHT(21)
-#define WASI_RIGHT_FD_FILESTAT_SET_SIZE WASI_RIGHT(22)
-#define WASI_RIGHT_FD_FILESTAT_SET_TIMES WASI_RIGHT(23)
-#define WASI_RIGHT_POLL_FD_READWRITE    WASI_RIGHT(27)
+#include "wasi.h"
 
 enum { WASI_WHENCE_SET = 0, WASI_WHENCE_CUR = 1, WASI_WHENCE_END = 2 };
 /* wasi_unstable numbered whence differently. */
@@ -115,97 +60,60 @@ enum { WASI_EVENTTYPE_CLOCK = 0, WASI_EVENTTYPE_FD_READ = 1,
 #define WASI_SUBCLOCK_ABSTIME 1u
 #define WASI_EVENT_FD_READWRITE_HANGUP 1u
 
-/*
- * Guest structure layouts (little-endian, offsets in bytes):
- *
- *   iovec / ciovec     { u32 buf @0; u32 buf_len @4 }            size 8
- *   fdstat             { u8 filetype @0; u16 flags @2;
- *                        u64 rights_base @8; u64 rights_inh @16 } size 24
- *   filestat (p1)      { u64 dev @0; u64 ino @8; u8 filetype @16;
- *                        u64 nlink @24; u64 size @32; u64 atim @40;
- *                        u64 mtim @48; u64 ctim @56 }            size 64
- *   filestat (unstable){ ...; u8 filetype @16; u32 nlink @20;
- *                        u64 size @24; atim @32; mtim @40; ctim @48 } 56
- *   subscription (p1)  { u64 userdata @0; u8 tag @8;
- *                        clock: u32 id @16; u64 timeout @24;
- *                               u64 precision @32; u16 flags @40
- *                        fd:    u32 fd @16 }                     size 48
- *   subscription (unstable) clock: u64 identifier @16; u32 id @24;
- *                        u64 timeout @32; u64 precision @40;
- *                        u16 flags @48                           size 56
- *   event              { u64 userdata @0; u16 error @8; u8 type @10;
- *                        u64 nbytes @16; u16 flags @24 }         size 32
- */
-#define WASI_IOVEC_SIZE 8u
-#define WASI_FDSTAT_SIZE 24u
-#define WASI_FILESTAT_SIZE 64u
-#define WASI_FILESTAT_UNSTABLE_SIZE 56u
-#define WASI_SUB_SIZE 48u
-#define WASI_SUB_UNSTABLE_SIZE 56u
-#define WASI_EVENT_SIZE 32u
-
-/* Host iovecs handed to readv/writev per system call (stack array). */
-#define WASI_IOV_CHUNK 64
-/* Most fd subscriptions one poll_oneoff may wait on (stack array). */
-#define WASI_POLL_MAX_FDS 256
-/* Caps on what a config may pass in, so every size fits the guest's u32. */
-#define WASI_MAX_STRINGS 65536u
-#define WASI_MAX_STRING_BYTES ((size_t)64 << 20)
-/* Most WASI fds an instance may hold open (for the later file support). */
-#define WASI_MAX_FDS 4096u
-
 /* ==== State ============================================================= */
 
-typedef enum wasi_fd_kind {
-    WASI_FD_FREE = 0,          /* slot unused: EBADF */
-    WASI_FD_STDIO,             /* a host stdio fd, never closed by us */
-    WASI_FD_FILE,              /* reserved for the full WASI (path_open) */
-    WASI_FD_DIR,               /* reserved: pre-opens and opened dirs */
-    WASI_FD_SOCKET,            /* reserved: sock_accept */
-} wasi_fd_kind;
-
-typedef struct wasi_fd {
-    int host_fd;               /* -1 when the slot is free */
-    uint8_t kind;              /* wasi_fd_kind */
-    bool owned;                /* fd_close / teardown closes host_fd */
-    uint64_t rights_base;      /* WASI_RIGHT_* the guest holds */
-    uint64_t rights_inheriting;
-    char *preopen_name;        /* WASI_FD_DIR pre-opens: guest path */
-} wasi_fd;
-
-/*
- * Arguments and environment are kept in the exact form args_get /
- * environ_get hand to the guest: NUL-terminated strings back to back
- * (`buf`, `n_bytes` long), so the calls are one memcpy plus n pointers.
- */
-typedef struct wasi_strings {
-    uint32_t n;                /* number of strings */
-    uint32_t n_bytes;          /* total bytes incl. the NULs */
-    char *buf;                 /* malloc'd, n_bytes long (NULL when 0) */
-} wasi_strings;
-
-typedef struct wasi_ctx {
-    wasi_strings args;
-    wasi_strings env;
-    wasi_fd *fds;              /* malloc'd, cap_fds entries */
-    uint32_t n_fds;            /* slots in use or free below this bound */
-    uint32_t cap_fds;
-} wasi_ctx;
+/* Close a slot's host resources and mark it free. Returns close()'s
+ * result for owned fds (0 otherwise). */
+int wasi_fd_release(wasi_fd *f) {
+    int r = 0;
+    if (f->dir) closedir(f->dir);
+    if (f->kind != WASI_FD_FREE && f->owned && f->host_fd >= 0)
+        r = close(f->host_fd);
+    free(f->preopen_name);
+    memset(f, 0, sizeof *f);
+    f->host_fd = -1;
+    return r;
+}
 
 /* Store-object finaliser: close owned host fds, free buffers. The ctx
  * memory itself belongs to the runtime. */
 static void wasi_ctx_fini(void *ptr) {
     wasi_ctx *c = ptr;
-    for (uint32_t i = 0; i < c->n_fds; i++) {
-        if (c->fds[i].kind != WASI_FD_FREE && c->fds[i].owned)
-            close(c->fds[i].host_fd);
-        free(c->fds[i].preopen_name);
-    }
+    for (uint32_t i = 0; i < c->n_fds; i++) wasi_fd_release(&c->fds[i]);
     free(c->fds);
     free(c->args.buf);
     free(c->env.buf);
     c->fds = NULL;
+    c->n_fds = c->cap_fds = 0;
     c->args.buf = c->env.buf = NULL;
+}
+
+uint16_t wasi_fd_add(wasi_ctx *c, int host_fd, uint8_t kind,
+                     uint64_t rights_base, uint64_t rights_inheriting,
+                     uint32_t *out) {
+    uint32_t i = 0;
+    while (i < c->n_fds && c->fds[i].kind != WASI_FD_FREE) i++;
+    if (i == c->n_fds) {
+        if (c->n_fds == WASI_MAX_FDS) return WASI_EMFILE;
+        if (c->n_fds == c->cap_fds) {
+            uint32_t cap = c->cap_fds ? c->cap_fds * 2 : 8;
+            if (cap > WASI_MAX_FDS) cap = WASI_MAX_FDS;
+            wasi_fd *n = realloc(c->fds, cap * sizeof *n);
+            if (!n) return WASI_ENOMEM;
+            c->fds = n;
+            c->cap_fds = cap;
+        }
+        c->n_fds++;
+    }
+    wasi_fd *f = &c->fds[i];
+    memset(f, 0, sizeof *f);
+    f->host_fd = host_fd;
+    f->kind = kind;
+    f->owned = true;
+    f->rights_base = rights_base;
+    f->rights_inheriting = rights_inheriting;
+    *out = i;
+    return WASI_ESUCCESS;
 }
 
 /* Copy n C strings into the packed form. WM_ERR_LIMIT beyond the caps. */
@@ -242,38 +150,8 @@ static wm_status wasi_strings_init(wasi_strings *s, int n,
 
 /* ==== Helpers =========================================================== */
 
-/* Host pointer for the guest range [gptr, gptr+len) of the caller's
- * memory 0, or NULL (the caller answers EFAULT). The only way this file
- * reaches guest memory. */
-static uint8_t *wasi_span(wm_call *call, uint32_t gptr, uint64_t len) {
-    wm_memory *mem = wm_call_memory(call);
-    return mem ? wm_memory_span(mem, gptr, len) : NULL;
-}
-
-/* Unaligned little-endian accessors for guest structures. */
-static uint16_t ld16(const uint8_t *p) {
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static uint32_t ld32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-static uint64_t ld64(const uint8_t *p) {
-    return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-static void st16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void st32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void st64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* The host errno as a WASI errno. */
-static uint16_t wasi_errno_from_host(int e) {
+uint16_t wasi_errno_from_host(int e) {
     switch (e) {
     case 0: return WASI_ESUCCESS;
     case E2BIG: return WASI_E2BIG;
@@ -361,7 +239,7 @@ static uint16_t wasi_errno_from_host(int e) {
     }
 }
 
-static uint8_t wasi_filetype_of_mode(int host_fd, mode_t mode) {
+uint8_t wasi_filetype_of_mode(int host_fd, mode_t mode) {
     if (S_ISREG(mode)) return WASI_FILETYPE_REGULAR_FILE;
     if (S_ISDIR(mode)) return WASI_FILETYPE_DIRECTORY;
     if (S_ISCHR(mode)) return WASI_FILETYPE_CHARACTER_DEVICE;
@@ -400,9 +278,18 @@ static uint64_t wasi_stdio_rights(int host_fd) {
     return r;
 }
 
-static wasi_fd *wasi_fd_get(wasi_ctx *c, uint32_t fd) {
+wasi_fd *wasi_fd_get(wasi_ctx *c, uint32_t fd) {
     if (fd >= c->n_fds || c->fds[fd].kind == WASI_FD_FREE) return NULL;
     return &c->fds[fd];
+}
+
+/* The errno for a missing seek right: stdio and sockets lack it because
+ * the object cannot seek (ESPIPE, as on the host); anything else had it
+ * taken away (ENOTCAPABLE). */
+static uint16_t wasi_no_seek_errno(const wasi_fd *f) {
+    return f->kind == WASI_FD_STDIO || f->kind == WASI_FD_SOCKET ||
+                   f->kind == WASI_FD_LISTEN
+               ? WASI_ESPIPE : WASI_ENOTCAPABLE;
 }
 
 /* Map a WASI clock id to the host's; false for unknown ids. */
@@ -418,7 +305,7 @@ static bool wasi_clock_host(uint32_t id, clockid_t *out) {
     }
 }
 
-static uint64_t wasi_ts_ns(const struct timespec *ts) {
+uint64_t wasi_ts_ns(const struct timespec *ts) {
     return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
 }
 
@@ -428,14 +315,25 @@ static uint64_t wasi_now_ns(clockid_t id) {
     return wasi_ts_ns(&ts);
 }
 
-#define A32(i) ((uint32_t)slots[i])
-#define A64(i) (slots[i])
-#define CTX() ((wasi_ctx *)wm_call_userdata(call))
-
-/* Every WASI function returns its errno in result slot 0. */
-static wm_status wasi_ret(uint64_t *slots, uint16_t e) {
-    slots[0] = e;
-    return WM_OK;
+void wasi_put_filestat(uint8_t *p, const struct stat *st, uint8_t filetype,
+                       bool unstable) {
+    uint32_t size = unstable ? WASI_FILESTAT_UNSTABLE_SIZE
+                             : WASI_FILESTAT_SIZE;
+    memset(p, 0, size);
+    st64(p + 0, (uint64_t)st->st_dev);
+    st64(p + 8, (uint64_t)st->st_ino);
+    p[16] = filetype;
+    uint32_t o = 24;
+    if (unstable) {
+        st32(p + 20, (uint32_t)st->st_nlink);
+    } else {
+        st64(p + 24, (uint64_t)st->st_nlink);
+        o = 32;
+    }
+    st64(p + o, (uint64_t)st->st_size);
+    st64(p + o + 8, wasi_ts_ns(&st->st_atim));
+    st64(p + o + 16, wasi_ts_ns(&st->st_mtim));
+    st64(p + o + 24, wasi_ts_ns(&st->st_ctim));
 }
 
 /* ==== Arguments and environment ========================================= */
@@ -483,17 +381,35 @@ static wm_status wasi_environ_get(wm_call *call, uint64_t *slots) {
 
 /* ==== Reading and writing =============================================== */
 
+/* One host scatter/gather call for op; -1 with errno on failure. */
+static ssize_t wasi_rw_host(int fd, struct iovec *hv, int k, wasi_io_op op,
+                            uint64_t at, int msg_flags) {
+    struct msghdr mh = {.msg_iov = hv, .msg_iovlen = (size_t)k};
+    switch (op) {
+    case WASI_IO_READ: return readv(fd, hv, k);
+    case WASI_IO_WRITE: return writev(fd, hv, k);
+    case WASI_IO_PREAD: return preadv(fd, hv, k, (off_t)at);
+    case WASI_IO_PWRITE: return pwritev(fd, hv, k, (off_t)at);
+    case WASI_IO_RECV: return recvmsg(fd, &mh, msg_flags);
+    case WASI_IO_SEND: return sendmsg(fd, &mh, msg_flags | MSG_NOSIGNAL);
+    }
+    errno = EINVAL;
+    return -1;
+}
+
 /*
- * Scatter/gather I/O for fd_read/fd_write/fd_pread/fd_pwrite: (fd, iovs,
- * iovs_len, [offset,] out_n). All iovecs and out_n are checked before any
- * I/O, then handed to the host WASI_IOV_CHUNK at a time; a short transfer
- * ends the call (as readv/writev may). Errors after some bytes moved are
- * reported as success with the count, as POSIX does. The total is capped
- * at UINT32_MAX because the guest receives it as a u32.
+ * Scatter/gather I/O for fd_read/fd_write/fd_pread/fd_pwrite/sock_recv/
+ * sock_send over the guest iovec array at g_iovs. All iovecs are checked
+ * before any I/O, then handed to the host WASI_IOV_CHUNK at a time; a
+ * short transfer ends the call (as readv/writev may). Errors after some
+ * bytes moved are reported as success with the count, as POSIX does. The
+ * total is capped at UINT32_MAX because the guest receives it as a u32.
+ * Receives stop after the first host call that returned data, so a
+ * socket read never blocks once something arrived.
  */
-static uint16_t wasi_rw(wm_call *call, wasi_fd *f, uint32_t g_iovs,
-                        uint32_t n_iovs, bool write, bool positional,
-                        uint64_t pos, uint32_t *out_n) {
+uint16_t wasi_rw(wm_call *call, wasi_fd *f, uint32_t g_iovs, uint32_t n_iovs,
+                 wasi_io_op op, uint64_t pos, int msg_flags,
+                 uint32_t *out_n) {
     const uint8_t *iov = wasi_span(call, g_iovs,
                                    (uint64_t)n_iovs * WASI_IOVEC_SIZE);
     if (!iov) return WASI_EFAULT;
@@ -501,6 +417,7 @@ static uint16_t wasi_rw(wm_call *call, wasi_fd *f, uint32_t g_iovs,
         const uint8_t *e = iov + (size_t)i * WASI_IOVEC_SIZE;
         if (!wasi_span(call, ld32(e), ld32(e + 4))) return WASI_EFAULT;
     }
+    bool positional = op == WASI_IO_PREAD || op == WASI_IO_PWRITE;
     if (positional && pos > (uint64_t)INT64_MAX) return WASI_EINVAL;
 
     uint64_t total = 0;
@@ -523,55 +440,51 @@ static uint16_t wasi_rw(wm_call *call, wasi_fd *f, uint32_t g_iovs,
         if (k == 0) break;
         ssize_t r;
         do {
-            if (positional) {
-                off_t at = (off_t)(pos + total);
-                r = write ? pwritev(f->host_fd, hv, k, at)
-                          : preadv(f->host_fd, hv, k, at);
-            } else {
-                r = write ? writev(f->host_fd, hv, k)
-                          : readv(f->host_fd, hv, k);
-            }
+            r = wasi_rw_host(f->host_fd, hv, k, op, pos + total, msg_flags);
         } while (r < 0 && errno == EINTR);
         if (r < 0) {
             if (total) break;
             return wasi_errno_from_host(errno);
         }
         total += (uint64_t)r;
-        if ((uint64_t)r < want) break;   /* short transfer or EOF */
+        if ((uint64_t)r < want || op == WASI_IO_RECV) break;
     }
     *out_n = (uint32_t)total;
     return WASI_ESUCCESS;
 }
 
-static wm_status wasi_rw_call(wm_call *call, uint64_t *slots, bool write,
-                              bool positional) {
+static wm_status wasi_rw_call(wm_call *call, uint64_t *slots,
+                              wasi_io_op op) {
     wasi_fd *f = wasi_fd_get(CTX(), A32(0));
     if (!f) return wasi_ret(slots, WASI_EBADF);
+    bool write = op == WASI_IO_WRITE || op == WASI_IO_PWRITE;
+    bool positional = op == WASI_IO_PREAD || op == WASI_IO_PWRITE;
+    if (f->kind == WASI_FD_DIR) return wasi_ret(slots, WASI_EISDIR);
     uint64_t need = write ? WASI_RIGHT_FD_WRITE : WASI_RIGHT_FD_READ;
-    if (positional) need |= WASI_RIGHT_FD_SEEK;
-    if ((f->rights_base & need) != need)
-        return wasi_ret(slots, WASI_ENOTCAPABLE);
+    if (!(f->rights_base & need)) return wasi_ret(slots, WASI_ENOTCAPABLE);
+    if (positional && !(f->rights_base & WASI_RIGHT_FD_SEEK))
+        return wasi_ret(slots, wasi_no_seek_errno(f));
     uint32_t out_idx = positional ? 4 : 3;
     uint8_t *pout = wasi_span(call, A32(out_idx), 4);
     if (!pout) return wasi_ret(slots, WASI_EFAULT);
     uint32_t n = 0;
-    uint16_t e = wasi_rw(call, f, A32(1), A32(2), write, positional,
-                         positional ? A64(3) : 0, &n);
+    uint16_t e = wasi_rw(call, f, A32(1), A32(2), op,
+                         positional ? A64(3) : 0, 0, &n);
     if (e == WASI_ESUCCESS) st32(pout, n);
     return wasi_ret(slots, e);
 }
 
 static wm_status wasi_fd_write(wm_call *call, uint64_t *slots) {
-    return wasi_rw_call(call, slots, true, false);
+    return wasi_rw_call(call, slots, WASI_IO_WRITE);
 }
 static wm_status wasi_fd_read(wm_call *call, uint64_t *slots) {
-    return wasi_rw_call(call, slots, false, false);
+    return wasi_rw_call(call, slots, WASI_IO_READ);
 }
 static wm_status wasi_fd_pwrite(wm_call *call, uint64_t *slots) {
-    return wasi_rw_call(call, slots, true, true);
+    return wasi_rw_call(call, slots, WASI_IO_PWRITE);
 }
 static wm_status wasi_fd_pread(wm_call *call, uint64_t *slots) {
-    return wasi_rw_call(call, slots, false, true);
+    return wasi_rw_call(call, slots, WASI_IO_PREAD);
 }
 
 /* ==== File descriptors ================================================== */
@@ -608,7 +521,7 @@ static wm_status wasi_fd_fdstat_set_flags(wm_call *call, uint64_t *slots) {
     uint32_t flags = A32(1) & 0xffff;
     if (!(f->rights_base & WASI_RIGHT_FD_FDSTAT_SET_FLAGS))
         return wasi_ret(slots, WASI_ENOTCAPABLE);
-    if (flags & ~(uint32_t)0x1f) return wasi_ret(slots, WASI_EINVAL);
+    if (flags & ~WASI_FDFLAGS_ALL) return wasi_ret(slots, WASI_EINVAL);
     if (flags & (WASI_FDFLAG_DSYNC | WASI_FDFLAG_RSYNC | WASI_FDFLAG_SYNC))
         return wasi_ret(slots, WASI_ENOTSUP);
     int fl = fcntl(f->host_fd, F_GETFL);
@@ -633,11 +546,18 @@ static wm_status wasi_fd_fdstat_set_rights(wm_call *call, uint64_t *slots) {
     return wasi_ret(slots, WASI_ESUCCESS);
 }
 
-/* lseek on the host fd; the OS decides (ESPIPE for pipes and ttys). */
+/* lseek on the host fd. FD_SEEK is needed, except that a pure position
+ * query (offset 0 from the current position) is fd_tell, which needs only
+ * FD_TELL. The OS decides the rest (ESPIPE for pipes, EINVAL for a
+ * negative result). */
 static uint16_t wasi_seek(wm_call *call, uint32_t fd, int64_t off,
                           int whence, uint32_t g_out) {
     wasi_fd *f = wasi_fd_get(CTX(), fd);
     if (!f) return WASI_EBADF;
+    uint64_t need = whence == SEEK_CUR && off == 0
+                        ? WASI_RIGHT_FD_TELL | WASI_RIGHT_FD_SEEK
+                        : WASI_RIGHT_FD_SEEK;
+    if (!(f->rights_base & need)) return wasi_no_seek_errno(f);
     uint8_t *p = wasi_span(call, g_out, 8);
     if (!p) return WASI_EFAULT;
     off_t r = lseek(f->host_fd, (off_t)off, whence);
@@ -650,6 +570,7 @@ static uint16_t wasi_seek(wm_call *call, uint32_t fd, int64_t off,
 static wm_status wasi_fd_seek(wm_call *call, uint64_t *slots) {
     static const int host_whence[] = {SEEK_SET, SEEK_CUR, SEEK_END};
     uint32_t w = A32(2) & 0xff;
+    if (!wasi_fd_get(CTX(), A32(0))) return wasi_ret(slots, WASI_EBADF);
     if (w > WASI_WHENCE_END) return wasi_ret(slots, WASI_EINVAL);
     return wasi_ret(slots, wasi_seek(call, A32(0), (int64_t)A64(1),
                                      host_whence[w], A32(3)));
@@ -659,6 +580,7 @@ static wm_status wasi_fd_seek(wm_call *call, uint64_t *slots) {
 static wm_status wasi_unstable_fd_seek(wm_call *call, uint64_t *slots) {
     static const int host_whence[] = {SEEK_CUR, SEEK_END, SEEK_SET};
     uint32_t w = A32(2) & 0xff;
+    if (!wasi_fd_get(CTX(), A32(0))) return wasi_ret(slots, WASI_EBADF);
     if (w > WASI_UNSTABLE_WHENCE_SET) return wasi_ret(slots, WASI_EINVAL);
     return wasi_ret(slots, wasi_seek(call, A32(0), (int64_t)A64(1),
                                      host_whence[w], A32(3)));
@@ -673,23 +595,20 @@ static wm_status wasi_fd_tell(wm_call *call, uint64_t *slots) {
 static wm_status wasi_fd_close(wm_call *call, uint64_t *slots) {
     wasi_fd *f = wasi_fd_get(CTX(), A32(0));
     if (!f) return wasi_ret(slots, WASI_EBADF);
-    uint16_t e = WASI_ESUCCESS;
-    if (f->owned && close(f->host_fd) != 0 && errno != EINTR)
-        e = wasi_errno_from_host(errno);
-    free(f->preopen_name);
-    memset(f, 0, sizeof *f);
-    f->host_fd = -1;
-    return wasi_ret(slots, e);
+    int r = wasi_fd_release(f);
+    return wasi_ret(slots, r != 0 && errno != EINTR
+                               ? wasi_errno_from_host(errno)
+                               : WASI_ESUCCESS);
 }
 
-/* (from, to): atomically replace `to` with `from`, closing `to`. */
+/* (from, to): atomically replace `to` with `from`, closing `to`; both
+ * must be open (EBADF otherwise, as the witx says). */
 static wm_status wasi_fd_renumber(wm_call *call, uint64_t *slots) {
     wasi_ctx *c = CTX();
     wasi_fd *from = wasi_fd_get(c, A32(0)), *to = wasi_fd_get(c, A32(1));
     if (!from || !to) return wasi_ret(slots, WASI_EBADF);
     if (from == to) return wasi_ret(slots, WASI_ESUCCESS);
-    if (to->owned) close(to->host_fd);
-    free(to->preopen_name);
+    wasi_fd_release(to);
     *to = *from;
     memset(from, 0, sizeof *from);
     from->host_fd = -1;
@@ -726,21 +645,8 @@ static wm_status wasi_filestat_common(wm_call *call, uint64_t *slots,
     struct stat st;
     if (fstat(f->host_fd, &st) != 0)
         return wasi_ret(slots, wasi_errno_from_host(errno));
-    memset(p, 0, size);
-    st64(p + 0, (uint64_t)st.st_dev);
-    st64(p + 8, (uint64_t)st.st_ino);
-    p[16] = wasi_filetype_of_mode(f->host_fd, st.st_mode);
-    uint32_t o = 24;
-    if (unstable) {
-        st32(p + 20, (uint32_t)st.st_nlink);
-    } else {
-        st64(p + 24, (uint64_t)st.st_nlink);
-        o = 32;
-    }
-    st64(p + o, (uint64_t)st.st_size);
-    st64(p + o + 8, wasi_ts_ns(&st.st_atim));
-    st64(p + o + 16, wasi_ts_ns(&st.st_mtim));
-    st64(p + o + 24, wasi_ts_ns(&st.st_ctim));
+    wasi_put_filestat(p, &st, wasi_filetype_of_mode(f->host_fd, st.st_mode),
+                      unstable);
     return wasi_ret(slots, WASI_ESUCCESS);
 }
 static wm_status wasi_fd_filestat_get(wm_call *call, uint64_t *slots) {
@@ -751,8 +657,8 @@ static wm_status wasi_unstable_fd_filestat_get(wm_call *call,
     return wasi_filestat_common(call, slots, true);
 }
 
-/* (fd, buf): pre-opened directories only; there are none yet, so every fd
- * answers EBADF, which ends wasi-libc's pre-open scan at fd 3. */
+/* (fd, buf): pre-opened directories only; EBADF for every other fd ends
+ * wasi-libc's pre-open scan. */
 static wm_status wasi_fd_prestat_get(wm_call *call, uint64_t *slots) {
     wasi_fd *f = wasi_fd_get(CTX(), A32(0));
     if (!f || !f->preopen_name) return wasi_ret(slots, WASI_EBADF);
@@ -763,7 +669,8 @@ static wm_status wasi_fd_prestat_get(wm_call *call, uint64_t *slots) {
     return wasi_ret(slots, WASI_ESUCCESS);
 }
 
-/* (fd, path, path_len) */
+/* (fd, path, path_len): the name without a NUL; ENAMETOOLONG when the
+ * buffer is shorter than the name. */
 static wm_status wasi_fd_prestat_dir_name(wm_call *call, uint64_t *slots) {
     wasi_fd *f = wasi_fd_get(CTX(), A32(0));
     if (!f || !f->preopen_name) return wasi_ret(slots, WASI_EBADF);
@@ -831,7 +738,8 @@ static wm_status wasi_proc_exit(wm_call *call, uint64_t *slots) {
 }
 
 /* (signal): raising signals in the host is not something a sandboxed
- * guest may do; preview 1 runtimes answer ENOTSUP. */
+ * guest may do; the call reports ENOTSUP ("not supported") and changes
+ * nothing, for every signal number. */
 static wm_status wasi_proc_raise(wm_call *call, uint64_t *slots) {
     return wasi_ret(slots, WASI_ENOTSUP);
 }
@@ -841,17 +749,15 @@ static wm_status wasi_proc_raise(wm_call *call, uint64_t *slots) {
 /*
  * (in, out, nsubscriptions, nevents_ptr). Clock subscriptions (relative or
  * ABSTIME, on the realtime or monotonic clock) become a timeout; fd
- * subscriptions become host poll() entries, so reading stdin with a
- * timeout works. Subscriptions that fail on their own (bad fd, CPU-time
- * clocks, which cannot be waited on) produce an event with the error
- * immediately, as the witx says. Waits until at least one event occurred.
+ * subscriptions become host poll() entries, so reading stdin or accepting
+ * with a timeout works. Subscriptions that fail on their own (bad fd,
+ * missing rights, CPU-time clocks, which cannot be waited on) produce an
+ * event with the error immediately, as the witx says. Waits until at
+ * least one event occurred, then reports every subscription that is ready
+ * at that moment: all ready fds, every clock whose deadline has passed.
+ * fd_read events carry nbytes (bytes ready to read, 0 when unknown) and
+ * the hangup flag.
  */
-typedef struct wasi_poll_clock {
-    uint32_t sub_idx;
-    clockid_t id;
-    uint64_t deadline_ns;      /* absolute, on `id` */
-} wasi_poll_clock;
-
 static void wasi_put_event(uint8_t *ev, uint64_t userdata, uint16_t error,
                            uint8_t type, uint64_t nbytes, uint16_t flags) {
     memset(ev, 0, WASI_EVENT_SIZE);
@@ -860,6 +766,24 @@ static void wasi_put_event(uint8_t *ev, uint64_t userdata, uint16_t error,
     ev[10] = type;
     st64(ev + 16, nbytes);
     st16(ev + 24, flags);
+}
+
+/* A clock subscription decoded: its host clock and absolute deadline
+ * (relative timeouts counted from t0, the call's start on that clock). */
+static bool wasi_sub_clock(const uint8_t *cs, const uint64_t t0[2],
+                           clockid_t *id, uint64_t *deadline) {
+    uint32_t wid = ld32(cs);
+    if (wid != WASI_CLOCK_REALTIME && wid != WASI_CLOCK_MONOTONIC)
+        return false;
+    wasi_clock_host(wid, id);
+    uint64_t timeout = ld64(cs + 8);
+    if (ld16(cs + 24) & WASI_SUBCLOCK_ABSTIME) {
+        *deadline = timeout;
+    } else {
+        uint64_t now = t0[wid];
+        *deadline = timeout > UINT64_MAX - now ? UINT64_MAX : now + timeout;
+    }
+    return true;
 }
 
 static wm_status wasi_poll_common(wm_call *call, uint64_t *slots,
@@ -877,39 +801,32 @@ static wm_status wasi_poll_common(wm_call *call, uint64_t *slots,
     struct pollfd pfd[WASI_POLL_MAX_FDS];
     uint32_t pfd_sub[WASI_POLL_MAX_FDS];
     uint32_t n_pfd = 0, n_ev = 0;
+    const uint64_t t0[2] = {wasi_now_ns(CLOCK_REALTIME),
+                            wasi_now_ns(CLOCK_MONOTONIC)};
     bool have_clock = false;
-    wasi_poll_clock soonest = {0, CLOCK_MONOTONIC, 0};
-    uint64_t soonest_left = UINT64_MAX;
+    clockid_t soon_id = CLOCK_MONOTONIC;
+    uint64_t soon_deadline = 0, soon_left = UINT64_MAX;
 
+    /* Pass 1: decode, fail bad subscriptions at once, find the soonest
+     * deadline (compared as time left, since the clocks differ). */
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *s = in + (size_t)i * sub_size;
         uint64_t ud = ld64(s);
         uint8_t tag = s[8];
         if (tag == WASI_EVENTTYPE_CLOCK) {
-            const uint8_t *cs = s + clk_off;
             clockid_t id;
-            uint64_t timeout = ld64(cs + 8);
-            uint16_t flags = ld16(cs + 24);
-            if (!wasi_clock_host(ld32(cs), &id) ||
-                id == CLOCK_PROCESS_CPUTIME_ID ||
-                id == CLOCK_THREAD_CPUTIME_ID) {
+            uint64_t deadline;
+            if (!wasi_sub_clock(s + clk_off, t0, &id, &deadline)) {
                 wasi_put_event(out + (size_t)n_ev++ * WASI_EVENT_SIZE, ud,
                                WASI_EINVAL, tag, 0, 0);
                 continue;
             }
-            uint64_t now = wasi_now_ns(id);
-            uint64_t deadline, left;
-            if (flags & WASI_SUBCLOCK_ABSTIME) {
-                deadline = timeout;
-                left = timeout > now ? timeout - now : 0;
-            } else {
-                left = timeout;
-                deadline = timeout > UINT64_MAX - now ? UINT64_MAX
-                                                      : now + timeout;
-            }
-            if (!have_clock || left < soonest_left) {
-                soonest = (wasi_poll_clock){i, id, deadline};
-                soonest_left = left;
+            uint64_t now = t0[id == CLOCK_REALTIME ? 0 : 1];
+            uint64_t left = deadline > now ? deadline - now : 0;
+            if (!have_clock || left < soon_left) {
+                soon_id = id;
+                soon_deadline = deadline;
+                soon_left = left;
             }
             have_clock = true;
         } else if (tag == WASI_EVENTTYPE_FD_READ ||
@@ -944,65 +861,71 @@ static wm_status wasi_poll_common(wm_call *call, uint64_t *slots,
     /* Wait: not at all if something already happened, else until an fd
      * is ready or the soonest clock expires (re-checked on its own clock,
      * looping over early wake-ups and signals). */
+    bool any_ready = false;
     for (;;) {
         struct timespec ts, *tsp = NULL;
-        bool clock_fired = false;
         if (have_clock) {
-            uint64_t now = wasi_now_ns(soonest.id);
-            uint64_t left = soonest.deadline_ns > now
-                                ? soonest.deadline_ns - now : 0;
-            clock_fired = left == 0;
+            uint64_t now = wasi_now_ns(soon_id);
+            uint64_t left = soon_deadline > now ? soon_deadline - now : 0;
             ts.tv_sec = (time_t)(left / 1000000000u);
             ts.tv_nsec = (long)(left % 1000000000u);
             tsp = &ts;
         }
-        if (n_ev || clock_fired) {
+        if (n_ev) {
             ts.tv_sec = 0;
             ts.tv_nsec = 0;
             tsp = &ts;
         }
-        int r;
+        int r = 0;
         if (n_pfd == 0) {
-            r = 0;
             if (tsp && (tsp->tv_sec || tsp->tv_nsec)) {
-                int e = clock_nanosleep(soonest.id, 0, tsp, NULL);
-                if (e) {
-                    r = -1;
-                    errno = e;
-                }
+                int e = clock_nanosleep(soon_id, 0, tsp, NULL);
+                if (e && e != EINTR)
+                    return wasi_ret(slots, wasi_errno_from_host(e));
             }
         } else {
             r = ppoll(pfd, n_pfd, tsp, NULL);
+            if (r < 0 && errno != EINTR)
+                return wasi_ret(slots, wasi_errno_from_host(errno));
         }
-        if (r < 0 && errno != EINTR)
-            return wasi_ret(slots, wasi_errno_from_host(errno));
-        if (r > 0) {
-            for (uint32_t k = 0; k < n_pfd; k++) {
-                short re = pfd[k].revents;
-                if (!re) continue;
-                const uint8_t *s = in + (size_t)pfd_sub[k] * sub_size;
-                uint16_t e = WASI_ESUCCESS, fl = 0;
-                uint64_t nbytes = 0;
-                if (re & POLLNVAL) e = WASI_EBADF;
-                else if ((re & POLLERR) && !(re & (POLLIN | POLLOUT)))
-                    e = WASI_EIO;
-                if (re & POLLHUP) fl |= WASI_EVENT_FD_READWRITE_HANGUP;
-                if (e == WASI_ESUCCESS && s[8] == WASI_EVENTTYPE_FD_READ) {
-                    int avail = 0;
-                    if (ioctl(pfd[k].fd, FIONREAD, &avail) == 0 && avail > 0)
-                        nbytes = (uint64_t)avail;
-                }
+        any_ready = r > 0;
+        if (any_ready || n_ev || !have_clock) break;
+        if (wasi_now_ns(soon_id) >= soon_deadline) break;
+    }
+
+    /* Pass 2: report ready fds, then every expired clock. */
+    for (uint32_t k = 0; any_ready && k < n_pfd; k++) {
+        short re = pfd[k].revents;
+        if (!re) continue;
+        const uint8_t *s = in + (size_t)pfd_sub[k] * sub_size;
+        uint16_t e = WASI_ESUCCESS, fl = 0;
+        uint64_t nbytes = 0;
+        if (re & POLLNVAL) e = WASI_EBADF;
+        else if ((re & POLLERR) && !(re & (POLLIN | POLLOUT))) e = WASI_EIO;
+        if (re & POLLHUP) fl |= WASI_EVENT_FD_READWRITE_HANGUP;
+        if (e == WASI_ESUCCESS && s[8] == WASI_EVENTTYPE_FD_READ) {
+            int avail = 0;
+            if (ioctl(pfd[k].fd, FIONREAD, &avail) == 0 && avail > 0)
+                nbytes = (uint64_t)avail;
+        }
+        wasi_put_event(out + (size_t)n_ev++ * WASI_EVENT_SIZE, ld64(s), e,
+                       s[8], nbytes, fl);
+    }
+    if (have_clock) {
+        const uint64_t now[2] = {wasi_now_ns(CLOCK_REALTIME),
+                                 wasi_now_ns(CLOCK_MONOTONIC)};
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *s = in + (size_t)i * sub_size;
+            clockid_t id;
+            uint64_t deadline;
+            if (s[8] != WASI_EVENTTYPE_CLOCK ||
+                !wasi_sub_clock(s + clk_off, t0, &id, &deadline))
+                continue;
+            if (now[id == CLOCK_REALTIME ? 0 : 1] >= deadline)
                 wasi_put_event(out + (size_t)n_ev++ * WASI_EVENT_SIZE,
-                               ld64(s), e, s[8], nbytes, fl);
-            }
+                               ld64(s), WASI_ESUCCESS, WASI_EVENTTYPE_CLOCK,
+                               0, 0);
         }
-        if (have_clock && wasi_now_ns(soonest.id) >= soonest.deadline_ns) {
-            const uint8_t *s = in + (size_t)soonest.sub_idx * sub_size;
-            wasi_put_event(out + (size_t)n_ev++ * WASI_EVENT_SIZE, ld64(s),
-                           WASI_ESUCCESS, WASI_EVENTTYPE_CLOCK, 0, 0);
-        }
-        if (n_ev) break;
-        if (!have_clock && n_pfd == 0) break;   /* nothing to wait for */
     }
     st32(pn, n_ev);
     return wasi_ret(slots, WASI_ESUCCESS);
@@ -1025,44 +948,66 @@ static wm_status wasi_unstable_poll_oneoff(wm_call *call, uint64_t *slots) {
     {"environ_sizes_get", "(ii)i", wasi_environ_sizes_get},               \
     {"clock_res_get", "(ii)i", wasi_clock_res_get},                       \
     {"clock_time_get", "(iIi)i", wasi_clock_time_get},                    \
+    {"fd_advise", "(iIIi)i", wasi_fd_advise},                             \
+    {"fd_allocate", "(iII)i", wasi_fd_allocate},                          \
     {"fd_close", "(i)i", wasi_fd_close},                                  \
     {"fd_datasync", "(i)i", wasi_fd_datasync},                            \
     {"fd_fdstat_get", "(ii)i", wasi_fd_fdstat_get},                       \
     {"fd_fdstat_set_flags", "(ii)i", wasi_fd_fdstat_set_flags},           \
     {"fd_fdstat_set_rights", "(iII)i", wasi_fd_fdstat_set_rights},        \
+    {"fd_filestat_set_size", "(iI)i", wasi_fd_filestat_set_size},         \
+    {"fd_filestat_set_times", "(iIIi)i", wasi_fd_filestat_set_times},     \
     {"fd_pread", "(iiiIi)i", wasi_fd_pread},                              \
     {"fd_prestat_get", "(ii)i", wasi_fd_prestat_get},                     \
     {"fd_prestat_dir_name", "(iii)i", wasi_fd_prestat_dir_name},          \
     {"fd_pwrite", "(iiiIi)i", wasi_fd_pwrite},                            \
     {"fd_read", "(iiii)i", wasi_fd_read},                                 \
+    {"fd_readdir", "(iiiIi)i", wasi_fd_readdir},                          \
     {"fd_renumber", "(ii)i", wasi_fd_renumber},                           \
     {"fd_sync", "(i)i", wasi_fd_sync},                                    \
     {"fd_tell", "(ii)i", wasi_fd_tell},                                   \
     {"fd_write", "(iiii)i", wasi_fd_write},                               \
+    {"path_create_directory", "(iii)i", wasi_path_create_directory},      \
+    {"path_filestat_set_times", "(iiiiIIi)i",                             \
+     wasi_path_filestat_set_times},                                       \
+    {"path_link", "(iiiiiii)i", wasi_path_link},                          \
+    {"path_open", "(iiiiiIIii)i", wasi_path_open},                        \
+    {"path_readlink", "(iiiiii)i", wasi_path_readlink},                   \
+    {"path_remove_directory", "(iii)i", wasi_path_remove_directory},      \
+    {"path_rename", "(iiiiii)i", wasi_path_rename},                       \
+    {"path_symlink", "(iiiii)i", wasi_path_symlink},                      \
+    {"path_unlink_file", "(iii)i", wasi_path_unlink_file},                \
     {"proc_exit", "(i)", wasi_proc_exit},                                 \
     {"proc_raise", "(i)i", wasi_proc_raise},                              \
     {"random_get", "(ii)i", wasi_random_get},                             \
-    {"sched_yield", "()i", wasi_sched_yield}
+    {"sched_yield", "()i", wasi_sched_yield},                             \
+    {"sock_recv", "(iiiiii)i", wasi_sock_recv},                           \
+    {"sock_send", "(iiiii)i", wasi_sock_send},                            \
+    {"sock_shutdown", "(ii)i", wasi_sock_shutdown}
 
 static const wm_host_func_def wasi_p1_defs[] = {
     WASI_COMMON_DEFS,
     {"fd_seek", "(iIii)i", wasi_fd_seek},
     {"fd_filestat_get", "(ii)i", wasi_fd_filestat_get},
+    {"path_filestat_get", "(iiiii)i", wasi_path_filestat_get},
     {"poll_oneoff", "(iiii)i", wasi_poll_oneoff},
+    {"sock_accept", "(iii)i", wasi_sock_accept},
 };
 
 static const wm_host_func_def wasi_unstable_defs[] = {
     WASI_COMMON_DEFS,
     {"fd_seek", "(iIii)i", wasi_unstable_fd_seek},
     {"fd_filestat_get", "(ii)i", wasi_unstable_fd_filestat_get},
+    {"path_filestat_get", "(iiiii)i", wasi_unstable_path_filestat_get},
     {"poll_oneoff", "(iiii)i", wasi_unstable_poll_oneoff},
 };
 
 /*
- * Build the context (arguments, environment, the stdio fd table) as a
- * store object of the linker's runtime and define both module names.
- * Host stdio fds are taken from cfg (0/1/2 when all three are 0); a
- * negative host fd leaves that WASI fd closed.
+ * Build the context (arguments, environment, the fd table: stdio, then
+ * the pre-opened directories, then the listening sockets) as a store
+ * object of the linker's runtime and define both module names. Host stdio
+ * fds are taken from cfg (0/1/2 when all three are 0); a negative host fd
+ * leaves that WASI fd closed.
  */
 wm_status wm_linker_define_wasi(wm_linker *lk, const wm_wasi_config *cfg,
                                 wm_error *err) {
@@ -1071,9 +1016,17 @@ wm_status wm_linker_define_wasi(wm_linker *lk, const wm_wasi_config *cfg,
     if (!lk) return wm_errf(err, WM_ERR_ARG, "wasi: no linker");
     wm_wasi_config none = {0};
     if (!cfg) cfg = &none;
+    if (cfg->n_preopens < 0 || (cfg->n_preopens > 0 && !cfg->preopens) ||
+        cfg->n_listen < 0 || (cfg->n_listen > 0 && !cfg->listen))
+        return wm_errf(err, WM_ERR_ARG, "wasi: bad pre-open list");
+    if ((uint64_t)cfg->n_preopens + (uint64_t)cfg->n_listen >
+        WASI_MAX_FDS - 3)
+        return wm_errf(err, WM_ERR_LIMIT, "wasi: too many pre-opens (max %u)",
+                       WASI_MAX_FDS - 3);
     wasi_ctx *c = rt_object_new(wm_linker_runtime(lk), sizeof *c,
                                 wasi_ctx_fini);
     if (!c) return wm_errf(err, WM_ERR_NOMEM, "out of memory");
+    c->no_openat2 = (cfg->flags & WM_WASI_NO_OPENAT2) != 0;
     if ((st = wasi_strings_init(&c->args, cfg->argc, cfg->argv, "arguments",
                                 err)) ||
         (st = wasi_strings_init(&c->env, cfg->envc, cfg->envp,
@@ -1096,6 +1049,14 @@ wm_status wm_linker_define_wasi(wm_linker *lk, const wm_wasi_config *cfg,
         f->rights_base = wasi_stdio_rights(host[i]);
     }
     c->n_fds = 3;
+    for (int i = 0; i < cfg->n_preopens; i++) {
+        const wm_wasi_preopen *p = &cfg->preopens[i];
+        if ((st = wasi_preopen_add(c, p->host_path, p->guest_path,
+                                   p->read_only != 0, err)))
+            goto fail;
+    }
+    for (int i = 0; i < cfg->n_listen; i++)
+        if ((st = wasi_listen_add(c, cfg->listen[i], err))) goto fail;
 
     if ((st = wm_linker_define_host(lk, "wasi_snapshot_preview1",
                                     wasi_p1_defs, WM_ARRAY_LEN(wasi_p1_defs),
@@ -1106,6 +1067,8 @@ wm_status wm_linker_define_wasi(wm_linker *lk, const wm_wasi_config *cfg,
         goto fail;
     return WM_OK;
 fail:
-    /* c stays a store object and is released with the runtime. */
+    /* c stays a store object and is released (its fds closed) with the
+     * runtime; close what was opened now so a failed call holds nothing. */
+    wasi_ctx_fini(c);
     return st;
 }

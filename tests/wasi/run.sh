@@ -84,7 +84,9 @@ check() {
     if "$@" >/dev/null 2>&1; then
         check_pass "$name"
     else
-        check_fail "$name" "command failed: $*"
+        local cmd="$*"
+        ((${#cmd} > 300)) && cmd="${cmd:0:300}..."
+        check_fail "$name" "command failed: $cmd"
     fi
 }
 
