@@ -134,31 +134,37 @@ static wm_status rd_str(rd *r, gguf_str *out, uint64_t cap,
 
 /* ==== Type sizes ======================================================== */
 
-/* (elements per block, bytes per block) per ggml type number, for tensor
- * byte sizes. Private until quant.c provides llm_row_size(); then this
- * table goes and row_size() calls llm_row_size(). */
-static const struct { uint16_t blck, size; const char *name; } TYPES[] = {
-    [LLM_F32] = {1, 4, "F32"},       [LLM_F16] = {1, 2, "F16"},
-    [LLM_Q4_0] = {32, 18, "Q4_0"},   [LLM_Q4_1] = {32, 20, "Q4_1"},
-    [LLM_Q5_0] = {32, 22, "Q5_0"},   [LLM_Q5_1] = {32, 24, "Q5_1"},
-    [LLM_Q8_0] = {32, 34, "Q8_0"},   [LLM_Q8_1] = {32, 36, "Q8_1"},
-    [LLM_Q2_K] = {256, 84, "Q2_K"},  [LLM_Q3_K] = {256, 110, "Q3_K"},
-    [LLM_Q4_K] = {256, 144, "Q4_K"}, [LLM_Q5_K] = {256, 176, "Q5_K"},
-    [LLM_Q6_K] = {256, 210, "Q6_K"}, [LLM_Q8_K] = {256, 292, "Q8_K"},
-    [LLM_BF16] = {1, 2, "BF16"},
-};
-
-static bool type_known(uint64_t t) {
-    return t < WM_ARRAY_LEN(TYPES) && TYPES[t].blck != 0;
+/* Block size and bytes per block of ggml type t, from quant.c's
+ * llm_row_size (the one table of type sizes): the block size is the
+ * smallest power of two <= 256 with a non-zero row size. false when the
+ * engine does not know the type. */
+static bool type_info(uint64_t t, uint64_t *blck, uint64_t *size) {
+    if (t >= LLM_TYPE_COUNT) return false;
+    for (int64_t k = 1; k <= 256; k *= 2) {
+        size_t rs = llm_row_size((llm_type)t, k);
+        if (rs) {
+            *blck = (uint64_t)k;
+            *size = rs;
+            return true;
+        }
+    }
+    return false;
 }
 
-/* Bytes of a row of n >= 0 elements of ggml type t; 0 when t is unknown
- * or n is not a multiple of its block size (as llm_row_size). */
+static bool type_known(uint64_t t) {
+    uint64_t b, s;
+    return type_info(t, &b, &s);
+}
+
+/* Bytes of a row of n >= 0 elements of ggml type t; 0 when t is unknown,
+ * n is not a multiple of its block size, or the size exceeds INT64_MAX. */
 static uint64_t row_size(uint32_t t, int64_t n) {
-    if (!type_known(t) || n < 0 || n % TYPES[t].blck != 0) return 0;
-    uint64_t blocks = (uint64_t)(n / TYPES[t].blck);
-    if (blocks > (uint64_t)INT64_MAX / TYPES[t].size) return 0;
-    return blocks * TYPES[t].size;
+    uint64_t blck, size;
+    if (!type_info(t, &blck, &size) || n < 0 || (uint64_t)n % blck != 0)
+        return 0;
+    uint64_t blocks = (uint64_t)n / blck;
+    if (blocks > (uint64_t)INT64_MAX / size) return 0;
+    return blocks * size;
 }
 
 /* ==== Reader: metadata ================================================== */
@@ -416,12 +422,13 @@ static wm_status rd_tensors(rd *r, gguf_file *f) {
                          (unsigned long long)v);
             goto done;
         }
-        uint64_t rs = row_size(t->type, t->ne[0]);
-        if (t->ne[0] % TYPES[t->type].blck != 0) {
+        uint64_t rs = row_size(t->type, t->ne[0]), blck = 1, bsize = 0;
+        type_info(t->type, &blck, &bsize);
+        if ((uint64_t)t->ne[0] % blck != 0) {
             st = rd_fail(r, at, "%s: row length %lld is not a multiple of "
-                         "the block size of type %s (%u)", what,
-                         (long long)t->ne[0], TYPES[t->type].name,
-                         TYPES[t->type].blck);
+                         "the block size of type %u (%llu)", what,
+                         (long long)t->ne[0], t->type,
+                         (unsigned long long)blck);
             goto done;
         }
         uint64_t rows = (uint64_t)t->ne[1] * (uint64_t)t->ne[2] *
