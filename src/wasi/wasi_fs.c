@@ -395,6 +395,8 @@ wm_status wasi_path_open(wm_call *call, uint64_t *slots) {
     if ((fdflags & (WASI_FDFLAG_RSYNC | WASI_FDFLAG_SYNC)) &&
         !(d->rights_inheriting & WASI_RIGHT_FD_SYNC))
         return wasi_ret(slots, WASI_ENOTCAPABLE);
+    /* DIRECTORY says what will be opened: file rights do not apply. */
+    if (oflags & WASI_OFLAG_DIRECTORY) base &= WASI_RIGHTS_DIR;
     if ((base & WASI_RIGHT_FD_WRITE) &&
         !(d->rights_inheriting & WASI_RIGHT_FD_WRITE))
         return wasi_ret(slots, WASI_ENOTCAPABLE);
