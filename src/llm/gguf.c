@@ -466,7 +466,15 @@ static wm_status rd_tensors(rd *r, gguf_file *f) {
     uint64_t data_size = r->size - data_off;
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         gguf_tensor *t = &f->tensors[i];
-        if (t->offset > data_size || t->nbytes > data_size - t->offset) {
+        if (t->offset > data_size) {
+            st = rd_fail(r, info_off[i], "tensor %llu '%.*s': data offset "
+                         "0x%llx past end of file (data section 0x%llx "
+                         "bytes)", (unsigned long long)i, pfx(t->name),
+                         t->name.ptr, (unsigned long long)t->offset,
+                         (unsigned long long)data_size);
+            goto done;
+        }
+        if (t->nbytes > data_size - t->offset) {
             st = rd_fail(r, info_off[i], "tensor %llu '%.*s': data "
                          "[0x%llx, 0x%llx) past end of file (0x%zx bytes)",
                          (unsigned long long)i, pfx(t->name), t->name.ptr,

@@ -133,7 +133,108 @@ done:
     llm_vocab_free(v);
 }
 
+
+static llm_vocab *load(const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vocab/ggml-vocab-%s.gguf", models_dir(),
+             name);
+    gguf_file *f = NULL;
+    llm_vocab *v = NULL;
+    wm_error err;
+    if (gguf_open(path, &f, &err) == WM_OK) llm_vocab_load(f, &v, &err);
+    gguf_close(f);
+    return v;
+}
+
+/* Special tokens, BOS, EOG, count-then-fill, invalid UTF-8, streaming. */
+static void test_details(void) {
+    llm_vocab *v = load("llama-bpe");
+    CHECK(v != NULL);
+    if (v) {
+        const char *s = "<|begin_of_text|>Hello<|eot_id|>";
+        int32_t ids[16];
+        int64_t n = llm_tokenize(v, s, strlen(s), false, true, ids, 16, NULL);
+        CHECK(n == 3 && ids[0] == 128000 && ids[2] == 128009);
+        CHECK(ids[1] == llm_token_find(v, "Hello", 5));
+        /* Without parse_special the markers are plain text. */
+        n = llm_tokenize(v, s, strlen(s), false, false, ids, 16, NULL);
+        CHECK(n > 3 && ids[0] != 128000);
+        CHECK(llm_vocab_kind(v) == LLM_VOCAB_BPE && llm_vocab_add_bos(v));
+        CHECK(llm_token_is_eog(v, 128009) && llm_token_is_eog(v, 128001) &&
+              !llm_token_is_eog(v, 128000));
+        n = llm_tokenize(v, "Hi", 2, true, false, ids, 16, NULL);
+        CHECK(n == 2 && ids[0] == llm_token_bos(v));
+        /* Count first (cap 0), then a too-small buffer is not overrun. */
+        const char *t = "one two three four";
+        int64_t total = llm_tokenize(v, t, strlen(t), false, false, NULL, 0,
+                                     NULL);
+        int32_t small[2] = {-7, -7}, guard = -7;
+        CHECK(total == 4 &&
+              llm_tokenize(v, t, strlen(t), false, false, small, 1, NULL) ==
+                  total && small[1] == -7 && guard == -7);
+        /* Invalid UTF-8 survives as bytes. */
+        const char bad[] = "a\xff\xc3(b\xe2\x82";
+        int32_t *got = NULL;
+        int64_t ng = 0;
+        CHECK(tokenize_vec(v, bad, sizeof bad - 1, false, false, &got,
+                           &ng) == 0);
+        char out[64];
+        size_t on = 0;
+        for (int64_t i = 0; i < ng; i++) {
+            size_t k;
+            const char *p = llm_token_text(v, got[i], false, &k);
+            memcpy(out + on, p, k);
+            on += k;
+        }
+        CHECK(on == sizeof bad - 1 && memcmp(out, bad, on) == 0);
+        free(got);
+        size_t k;
+        llm_token_text(v, 128000, false, &k);
+        CHECK(k == 0);
+        CHECK(strncmp(llm_token_text(v, 128000, true, &k),
+                      "<|begin_of_text|>", 17) == 0);
+        llm_vocab_free(v);
+    }
+    v = load("llama-spm");
+    CHECK(v != NULL);
+    if (v) {
+        CHECK(llm_vocab_kind(v) == LLM_VOCAB_SPM && llm_vocab_add_bos(v));
+        CHECK(llm_token_bos(v) == 1 && llm_token_eos(v) == 2);
+        CHECK(llm_vocab_size(v) == 32000);
+        /* A llama emoji is byte-fallback tokens: the detokenizer prints
+         * nothing until its 4 bytes are complete. */
+        const char *s = " \xf0\x9f\xa6\x99!";
+        int32_t ids[16];
+        int64_t n = llm_tokenize(v, s, strlen(s), true, false, ids, 16, NULL);
+        CHECK(n >= 6 && ids[0] == 1);
+        llm_detok d;
+        llm_detok_init(&d);
+        char out[64];
+        size_t o = 0, after[16];
+        for (int64_t i = 0; i < n; i++) {
+            o += llm_detok_push(v, &d, ids[i], out + o, sizeof out - o);
+            after[i] = o;
+        }
+        o += llm_detok_flush(&d, out + o, sizeof out - o);
+        CHECK(o == strlen(s) && memcmp(out, s, o) == 0);
+        /* BOS, then "▁" + 3 partial bytes print nothing but the space. */
+        size_t pc;
+        const char *pp = llm_token_piece(v, ids[2], &pc);
+        CHECK(pc == 6 && memcmp(pp, "<0xF0>", 6) == 0);
+        CHECK(after[2] == after[1] && after[3] == after[1] &&
+              after[4] == after[1] && after[5] == after[1] + 4);
+        /* A dangling lead byte is flushed as U+FFFD. */
+        llm_detok_init(&d);
+        o = llm_detok_push(v, &d, ids[2], out, sizeof out);
+        CHECK(o == 0);
+        o = llm_detok_flush(&d, out, sizeof out);
+        CHECK(o == 3 && memcmp(out, "\xef\xbf\xbd", 3) == 0);
+        llm_vocab_free(v);
+    }
+}
+
 int main(void) {
+    test_details();
     run_vectors("llama-spm");
     run_vectors("phi-3");
     run_vectors("gpt-2");
