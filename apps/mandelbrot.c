@@ -3,6 +3,7 @@
  * Mandelbrot set as ASCII art, then times a larger render with the WASI
  * monotonic clock and prints the rate. Arguments: [width] [max_iter].
  */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

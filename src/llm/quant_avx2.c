@@ -11,6 +11,614 @@
 
 #define KQ_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+/* Tile loops must be fully unrolled so the R x T accumulators live in
+ * registers: GCC -O2 leaves them as stack arrays otherwise (measured:
+ * Q4_0 tile 49 -> see bench numbers in the commit message). */
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* ==== Helpers ========================================================== */
+
+static inline KQ_AVX2 float hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v),
+                          _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline KQ_AVX2 int hsum_i32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v),
+                              _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+static inline KQ_AVX2 float h2f(llm_f16 h)
+{
+    return _cvtsh_ss(h);
+}
+
+/* 16 packed bytes -> 32 nibbles: lanes 0..15 the low nibbles (elements
+ * 0..15 of a ggml 32-block), lanes 16..31 the high ones (16..31). */
+static inline KQ_AVX2 __m256i nibbles32(const uint8_t *p)
+{
+    __m128i t = _mm_loadu_si128((const __m128i *)p);
+    __m256i v = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+/* Byte j = 0xFF when bit j of the 32-bit little-endian word is set. */
+static inline KQ_AVX2 __m256i bits32_to_bytes(const uint8_t *p)
+{
+    uint32_t x32;
+    memcpy(&x32, p, 4);
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303ll,
+                                           0x0202020202020202ll,
+                                           0x0101010101010101ll, 0);
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x32), shuf);
+    b = _mm256_or_si256(b, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfell));
+    return _mm256_cmpeq_epi8(b, _mm256_set1_epi64x(-1));
+}
+
+/* sum of 32 products of unsigned (<= 127 per pair sum) x signed bytes, as
+ * 8 int32 lanes. */
+static inline KQ_AVX2 __m256i dot_u8_i32(__m256i ux, __m256i sy)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ux, sy),
+                             _mm256_set1_epi16(1));
+}
+
+/* signed x signed via |x| and sign(y, x). */
+static inline KQ_AVX2 __m256i dot_i8_i32(__m256i x, __m256i y)
+{
+    return dot_u8_i32(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+/* ==== 32-element blocks: unpackers ======================================
+ * Each returns the 32 weights as bytes and the block scale (and offset);
+ * vec_dot and the tile kernel below are generated from them, so both run
+ * exactly the same per-element instructions. */
+
+static inline KQ_AVX2 __m256i unpack_q4_0(const void *row, int ib, float *d,
+                                          float *m)
+{
+    const block_q4_0 *b = (const block_q4_0 *)row + ib;
+    *d = h2f(b->d);
+    *m = 0;
+    return _mm256_sub_epi8(nibbles32(b->qs), _mm256_set1_epi8(8));
+}
+
+static inline KQ_AVX2 __m256i unpack_q5_0(const void *row, int ib, float *d,
+                                          float *m)
+{
+    const block_q5_0 *b = (const block_q5_0 *)row + ib;
+    *d = h2f(b->d);
+    *m = 0;
+    /* q - 16 as a signed byte: OR 0xF0 where the fifth bit is clear. */
+    __m256i hi = _mm256_andnot_si256(bits32_to_bytes(b->qh),
+                                     _mm256_set1_epi8((char)0xF0));
+    return _mm256_or_si256(nibbles32(b->qs), hi);
+}
+
+static inline KQ_AVX2 __m256i unpack_q8_0(const void *row, int ib, float *d,
+                                          float *m)
+{
+    const block_q8_0 *b = (const block_q8_0 *)row + ib;
+    *d = h2f(b->d);
+    *m = 0;
+    return _mm256_loadu_si256((const __m256i *)b->qs);
+}
+
+static inline KQ_AVX2 __m256i unpack_q4_1(const void *row, int ib, float *d,
+                                          float *m)
+{
+    const block_q4_1 *b = (const block_q4_1 *)row + ib;
+    *d = h2f(b->d);
+    *m = h2f(b->m);
+    return nibbles32(b->qs);
+}
+
+static inline KQ_AVX2 __m256i unpack_q5_1(const void *row, int ib, float *d,
+                                          float *m)
+{
+    const block_q5_1 *b = (const block_q5_1 *)row + ib;
+    *d = h2f(b->d);
+    *m = h2f(b->m);
+    __m256i hi = _mm256_and_si256(bits32_to_bytes(b->qh),
+                                  _mm256_set1_epi8(0x10));
+    return _mm256_or_si256(nibbles32(b->qs), hi);
+}
+
+/* Activation block: quants, scale and (Q8_1) the half block sum. */
+static inline KQ_AVX2 __m256i act_q8_0(const void *row, int ib, float *d,
+                                       float *s)
+{
+    const block_q8_0 *b = (const block_q8_0 *)row + ib;
+    *d = h2f(b->d);
+    *s = 0;
+    return _mm256_loadu_si256((const __m256i *)b->qs);
+}
+
+static inline KQ_AVX2 __m256i act_q8_1(const void *row, int ib, float *d,
+                                       float *s)
+{
+    const block_q8_1 *b = (const block_q8_1 *)row + ib;
+    *d = h2f(b->d);
+    *s = h2f(b->s);
+    return _mm256_loadu_si256((const __m256i *)b->qs);
+}
+
+/*
+ * One step of a 32-block dot: acc += (dx*dy) * dot(qx, qy), and for the
+ * offset types macc += mx * sy (a scalar FMA spelled out so that no
+ * compiler contraction choice can make two call sites differ). dx and dy
+ * come broadcast: in a tile one vmulps per output replaces a scalar
+ * multiply plus a broadcast.
+ */
+#define STEP_SIGNED(acc, macc, qx, dx, mx, qy, dy, sy)                      \
+    do {                                                                    \
+        (acc) = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy),                      \
+                                _mm256_cvtepi32_ps(dot_i8_i32(qx, qy)),     \
+                                acc);                                       \
+        (void)(mx); (void)(sy);                                             \
+    } while (0)
+#define STEP_OFFSET(acc, macc, qx, dx, mx, qy, dy, sy)                      \
+    do {                                                                    \
+        (acc) = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy),                      \
+                                _mm256_cvtepi32_ps(dot_u8_i32(qx, qy)),     \
+                                acc);                                       \
+        (macc) = _mm_fmadd_ss(_mm_set_ss(mx), _mm_set_ss(sy), macc);        \
+    } while (0)
+
+/* Tile shape for the 32-blocks: 2 rows x 4 tokens keeps 8 accumulators,
+ * 2 unpacked weight blocks and their |x| in the 16 ymm registers. */
+#define T32_ROWS 2
+#define T32_TOKS 4
+
+#define DEFINE_BLOCK32(NAME, UNPACK, ACT, STEP)                              \
+static KQ_AVX2 void vec_dot_##NAME##_avx2(int n, float *s, const void *vx,   \
+                                          const void *vy)                    \
+{                                                                            \
+    __m256 acc = _mm256_setzero_ps();                                        \
+    __m128 macc = _mm_setzero_ps();                                          \
+    for (int ib = 0; ib < n / 32; ib++) {                                    \
+        float dx, mx, dy, sy;                                                \
+        __m256i qx = UNPACK(vx, ib, &dx, &mx);                               \
+        __m256i qy = ACT(vy, ib, &dy, &sy);                                  \
+        STEP(acc, macc, qx, _mm256_set1_ps(dx), mx, qy, _mm256_set1_ps(dy),  \
+             sy);                                                            \
+    }                                                                        \
+    *s = hsum_ps(acc) + _mm_cvtss_f32(macc);                                 \
+}                                                                            \
+static KQ_AVX2 void tile_##NAME##_avx2(int n, const void *w, size_t ws,      \
+                                       int nr, const void *x, size_t xs,     \
+                                       int nt, float *y, size_t ys)          \
+{                                                                            \
+    if (nr != T32_ROWS || nt != T32_TOKS) {                                  \
+        for (int r = 0; r < nr; r++)                                         \
+            for (int t = 0; t < nt; t++)                                     \
+                vec_dot_##NAME##_avx2(n, y + (size_t)t * ys + r,             \
+                                      (const char *)w + r * ws,              \
+                                      (const char *)x + t * xs);             \
+        return;                                                              \
+    }                                                                        \
+    __m256 acc[T32_ROWS][T32_TOKS];                                          \
+    __m128 macc[T32_ROWS][T32_TOKS];                                         \
+    UNROLL for (int r = 0; r < T32_ROWS; r++)                                       \
+        UNROLL for (int t = 0; t < T32_TOKS; t++) {                                 \
+            acc[r][t] = _mm256_setzero_ps();                                 \
+            macc[r][t] = _mm_setzero_ps();                                   \
+        }                                                                    \
+    for (int ib = 0; ib < n / 32; ib++) {                                    \
+        __m256i qx[T32_ROWS];                                                \
+        __m256 dxv[T32_ROWS];                                                \
+        float dx[T32_ROWS], mx[T32_ROWS];                                    \
+        UNROLL for (int r = 0; r < T32_ROWS; r++) {                          \
+            qx[r] = UNPACK((const char *)w + r * ws, ib, &dx[r], &mx[r]);    \
+            dxv[r] = _mm256_set1_ps(dx[r]);                                  \
+        }                                                                    \
+        UNROLL for (int t = 0; t < T32_TOKS; t++) {                                 \
+            float dy, sy;                                                    \
+            __m256i qy = ACT((const char *)x + t * xs, ib, &dy, &sy);        \
+            const __m256 dyv = _mm256_set1_ps(dy);                           \
+            UNROLL for (int r = 0; r < T32_ROWS; r++)                        \
+                STEP(acc[r][t], macc[r][t], qx[r], dxv[r], mx[r], qy, dyv,   \
+                     sy);                                                    \
+        }                                                                    \
+    }                                                                        \
+    UNROLL for (int r = 0; r < T32_ROWS; r++)                                       \
+        UNROLL for (int t = 0; t < T32_TOKS; t++)                                   \
+            y[(size_t)t * ys + r] =                                          \
+                hsum_ps(acc[r][t]) + _mm_cvtss_f32(macc[r][t]);              \
+}
+
+DEFINE_BLOCK32(q4_0_q8_0, unpack_q4_0, act_q8_0, STEP_SIGNED)
+DEFINE_BLOCK32(q5_0_q8_0, unpack_q5_0, act_q8_0, STEP_SIGNED)
+DEFINE_BLOCK32(q8_0_q8_0, unpack_q8_0, act_q8_0, STEP_SIGNED)
+DEFINE_BLOCK32(q4_1_q8_1, unpack_q4_1, act_q8_1, STEP_OFFSET)
+DEFINE_BLOCK32(q5_1_q8_1, unpack_q5_1, act_q8_1, STEP_OFFSET)
+
+/* ==== K-quants ==========================================================
+ * Each kernel is one always-inline body over an R x T tile; vec_dot is
+ * the 1 x 1 instance and the tile kernel the K_ROWS x K_TOKS one. The
+ * integer part of a super-block is exact in any order, and the float part
+ * (one FMA per super-block per output, plus the mins term for Q4_K/Q5_K)
+ * is the same sequence in both, so the two agree bit for bit. */
+
+#define K_ROWS 2
+#define K_TOKS 4
+#define KQ_ALWAYS_INLINE static inline __attribute__((always_inline)) KQ_AVX2
+
+static inline void k4_scales(const uint8_t *s12, uint8_t *sc, uint8_t *mn)
+{
+    for (int j = 0; j < 4; j++) {
+        sc[j] = s12[j] & 63;
+        mn[j] = s12[j + 4] & 63;
+        sc[j + 4] = (uint8_t)((s12[j + 8] & 0xF) | ((s12[j] >> 6) << 4));
+        mn[j + 4] = (uint8_t)((s12[j + 8] >> 4) | ((s12[j + 4] >> 6) << 4));
+    }
+}
+
+KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
+                                  const void *x, size_t xs, float *y,
+                                  size_t ys, const int R, const int T)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    __m256 acc[K_ROWS][K_TOKS];
+    __m128 macc[K_ROWS][K_TOKS];
+    UNROLL for (int r = 0; r < R; r++)
+        UNROLL for (int t = 0; t < T; t++) {
+            acc[r][t] = _mm256_setzero_ps();
+            macc[r][t] = _mm_setzero_ps();
+        }
+    /* Q4_K and Q5_K share d, dmin, scales and qs offsets; only Q5_K has qh
+     * (and a different block size). */
+    const size_t bsz = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
+    for (int i = 0; i < n / QK_K; i++) {
+        const uint8_t *bx[K_ROWS];
+        const block_q8_K *by[K_TOKS];
+        uint8_t sc[K_ROWS][8], mn[K_ROWS][8];
+        float dx[K_ROWS], dmx[K_ROWS];
+        __m256i hb[K_ROWS];
+        UNROLL for (int r = 0; r < R; r++) {
+            bx[r] = (const uint8_t *)w + r * ws + (size_t)i * bsz;
+            const block_q4_K *b4 = (const block_q4_K *)bx[r];
+            dx[r] = h2f(b4->d);
+            dmx[r] = h2f(b4->dmin);
+            k4_scales(b4->scales, sc[r], mn[r]);
+            if (five)
+                hb[r] = _mm256_loadu_si256(
+                    (const __m256i *)((const block_q5_K *)bx[r])->qh);
+        }
+        UNROLL for (int t = 0; t < T; t++)
+            by[t] = (const block_q8_K *)((const char *)x + t * xs) + i;
+        __m256i sumi[K_ROWS][K_TOKS];
+        UNROLL for (int r = 0; r < R; r++)
+            UNROLL for (int t = 0; t < T; t++) sumi[r][t] = _mm256_setzero_si256();
+        for (int j = 0; j < QK_K / 64; j++) {
+            __m256i lo[K_ROWS], hi[K_ROWS], sl[K_ROWS], sh[K_ROWS];
+            UNROLL for (int r = 0; r < R; r++) {
+                const uint8_t *qs = five ? ((const block_q5_K *)bx[r])->qs
+                                         : ((const block_q4_K *)bx[r])->qs;
+                __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+                lo[r] = _mm256_and_si256(q, m4);
+                hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                if (five) {
+                    __m256i h = hb[r];
+                    lo[r] = _mm256_or_si256(lo[r], _mm256_slli_epi16(
+                        _mm256_and_si256(h, one), 4));
+                    hi[r] = _mm256_or_si256(hi[r], _mm256_slli_epi16(
+                        _mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
+                    hb[r] = _mm256_srli_epi16(h, 2);
+                }
+                sl[r] = _mm256_set1_epi16(sc[r][2 * j]);
+                sh[r] = _mm256_set1_epi16(sc[r][2 * j + 1]);
+            }
+            UNROLL for (int t = 0; t < T; t++) {
+                const int8_t *q8 = by[t]->qs + 64 * j;
+                __m256i yl = _mm256_loadu_si256((const __m256i *)q8);
+                __m256i yh = _mm256_loadu_si256((const __m256i *)(q8 + 32));
+                UNROLL for (int r = 0; r < R; r++) {
+                    __m256i pl = _mm256_madd_epi16(
+                        sl[r], _mm256_maddubs_epi16(lo[r], yl));
+                    __m256i ph = _mm256_madd_epi16(
+                        sh[r], _mm256_maddubs_epi16(hi[r], yh));
+                    sumi[r][t] = _mm256_add_epi32(sumi[r][t],
+                                                  _mm256_add_epi32(pl, ph));
+                }
+            }
+        }
+        UNROLL for (int t = 0; t < T; t++) {
+            int bs[8];
+            for (int j = 0; j < 8; j++)
+                bs[j] = by[t]->bsums[2 * j] + by[t]->bsums[2 * j + 1];
+            UNROLL for (int r = 0; r < R; r++) {
+                int summ = 0;
+                for (int j = 0; j < 8; j++) summ += mn[r][j] * bs[j];
+                acc[r][t] = _mm256_fmadd_ps(
+                    _mm256_set1_ps(by[t]->d * dx[r]),
+                    _mm256_cvtepi32_ps(sumi[r][t]), acc[r][t]);
+                macc[r][t] = _mm_fmadd_ss(_mm_set_ss(by[t]->d * dmx[r]),
+                                          _mm_set_ss((float)summ), macc[r][t]);
+            }
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++)
+        UNROLL for (int t = 0; t < T; t++)
+            y[(size_t)t * ys + r] =
+                hsum_ps(acc[r][t]) - _mm_cvtss_f32(macc[r][t]);
+}
+
+KQ_ALWAYS_INLINE void q6k_kernel(int n, const void *w, size_t ws,
+                                 const void *x, size_t xs, float *y,
+                                 size_t ys, const int R, const int T)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    const __m256i m32 = _mm256_set1_epi8(32);
+    __m256 acc[K_ROWS][K_TOKS];
+    UNROLL for (int r = 0; r < R; r++)
+        UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK_K; i++) {
+        const block_q6_K *bx[K_ROWS];
+        const block_q8_K *by[K_TOKS];
+        UNROLL for (int r = 0; r < R; r++)
+            bx[r] = (const block_q6_K *)((const char *)w + r * ws) + i;
+        UNROLL for (int t = 0; t < T; t++)
+            by[t] = (const block_q8_K *)((const char *)x + t * xs) + i;
+        __m256i sumi[K_ROWS][K_TOKS];
+        UNROLL for (int r = 0; r < R; r++)
+            UNROLL for (int t = 0; t < T; t++) sumi[r][t] = _mm256_setzero_si256();
+        for (int j = 0; j < QK_K / 128; j++) {
+            __m256i q[K_ROWS][4], s[K_ROWS][4];
+            UNROLL for (int r = 0; r < R; r++) {
+                const uint8_t *ql = bx[r]->ql + 64 * j;
+                __m256i l1 = _mm256_loadu_si256((const __m256i *)ql);
+                __m256i l2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+                __m256i h = _mm256_loadu_si256(
+                    (const __m256i *)(bx[r]->qh + 32 * j));
+                q[r][0] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                    _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
+                q[r][1] = _mm256_or_si256(_mm256_and_si256(l2, m4),
+                    _mm256_slli_epi16(_mm256_and_si256(
+                        _mm256_srli_epi16(h, 2), m3), 4));
+                q[r][2] = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                    _mm256_slli_epi16(_mm256_and_si256(
+                        _mm256_srli_epi16(h, 4), m3), 4));
+                q[r][3] = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l2, 4), m4),
+                    _mm256_slli_epi16(_mm256_and_si256(
+                        _mm256_srli_epi16(h, 6), m3), 4));
+                const int8_t *sc = bx[r]->scales + 8 * j;
+                UNROLL for (int k = 0; k < 4; k++)
+                    s[r][k] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]),
+                                               _mm_set1_epi16(sc[2 * k]));
+            }
+            UNROLL for (int t = 0; t < T; t++) {
+                UNROLL for (int k = 0; k < 4; k++) {
+                    __m256i q8 = _mm256_loadu_si256(
+                        (const __m256i *)(by[t]->qs + 128 * j + 32 * k));
+                    __m256i q8s = _mm256_maddubs_epi16(m32, q8);
+                    UNROLL for (int r = 0; r < R; r++) {
+                        __m256i p = _mm256_sub_epi16(
+                            _mm256_maddubs_epi16(q[r][k], q8), q8s);
+                        sumi[r][t] = _mm256_add_epi32(
+                            sumi[r][t], _mm256_madd_epi16(s[r][k], p));
+                    }
+                }
+            }
+        }
+        UNROLL for (int r = 0; r < R; r++)
+            UNROLL for (int t = 0; t < T; t++)
+                acc[r][t] = _mm256_fmadd_ps(
+                    _mm256_set1_ps(by[t]->d * h2f(bx[r]->d)),
+                    _mm256_cvtepi32_ps(sumi[r][t]), acc[r][t]);
+    }
+    UNROLL for (int r = 0; r < R; r++)
+        UNROLL for (int t = 0; t < T; t++) y[(size_t)t * ys + r] = hsum_ps(acc[r][t]);
+}
+
+#define DEFINE_KTILE(NAME, CALL)                                             \
+static KQ_AVX2 void vec_dot_##NAME##_avx2(int n, float *s, const void *vx,   \
+                                          const void *vy)                    \
+{                                                                            \
+    const void *w = vx, *x = vy;                                             \
+    const size_t ws = 0, xs = 0, ys = 0;                                     \
+    float *y = s;                                                            \
+    const int R = 1, T = 1;                                                  \
+    CALL;                                                                    \
+}                                                                            \
+static KQ_AVX2 void tile_##NAME##_avx2(int n, const void *w, size_t ws,      \
+                                       int nr, const void *x, size_t xs,     \
+                                       int nt, float *y, size_t ys)          \
+{                                                                            \
+    if (nr == K_ROWS && nt == K_TOKS) {                                      \
+        const int R = K_ROWS, T = K_TOKS;                                    \
+        CALL;                                                                \
+        return;                                                              \
+    }                                                                        \
+    for (int r = 0; r < nr; r++)                                             \
+        for (int t = 0; t < nt; t++)                                         \
+            vec_dot_##NAME##_avx2(n, y + (size_t)t * ys + r,                 \
+                                  (const char *)w + r * ws,                  \
+                                  (const char *)x + t * xs);                 \
+}
+
+DEFINE_KTILE(q4_K_q8_K, q45k_kernel(false, n, w, ws, x, xs, y, ys, R, T))
+DEFINE_KTILE(q5_K_q8_K, q45k_kernel(true, n, w, ws, x, xs, y, ys, R, T))
+DEFINE_KTILE(q6_K_q8_K, q6k_kernel(n, w, ws, x, xs, y, ys, R, T))
+
+/* ==== Float dot products ================================================
+ * Four 8-wide FMA chains (latency hiding), summed in a fixed order; the
+ * tail uses explicit scalar FMAs. */
+
+#define FLOAT_DOT(NAME, T, LOAD8, TOF)                                       \
+static KQ_AVX2 void vec_dot_##NAME##_avx2(int n, float *s, const void *vx,   \
+                                          const void *vy)                    \
+{                                                                            \
+    const T *x = vx, *y = vy;                                                \
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;              \
+    int i = 0;                                                               \
+    for (; i + 32 <= n; i += 32) {                                           \
+        a0 = _mm256_fmadd_ps(LOAD8(x + i), LOAD8(y + i), a0);                \
+        a1 = _mm256_fmadd_ps(LOAD8(x + i + 8), LOAD8(y + i + 8), a1);        \
+        a2 = _mm256_fmadd_ps(LOAD8(x + i + 16), LOAD8(y + i + 16), a2);      \
+        a3 = _mm256_fmadd_ps(LOAD8(x + i + 24), LOAD8(y + i + 24), a3);      \
+    }                                                                        \
+    for (; i + 8 <= n; i += 8)                                               \
+        a0 = _mm256_fmadd_ps(LOAD8(x + i), LOAD8(y + i), a0);                \
+    __m128 t = _mm_set_ss(hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),       \
+                                                _mm256_add_ps(a2, a3))));    \
+    for (; i < n; i++)                                                       \
+        t = _mm_fmadd_ss(_mm_set_ss(TOF(x[i])), _mm_set_ss(TOF(y[i])), t);   \
+    *s = _mm_cvtss_f32(t);                                                   \
+}
+
+#define LOAD_F32(p) _mm256_loadu_ps(p)
+#define LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define LOAD_BF16(p) _mm256_castsi256_ps(_mm256_slli_epi32(                 \
+    _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
+#define TOF_F32(v) (v)
+#define TOF_F16(v) h2f(v)
+#define TOF_BF16(v) llm_bf16_to_f32(v)
+
+FLOAT_DOT(f32, float, LOAD_F32, TOF_F32)
+FLOAT_DOT(f16, llm_f16, LOAD_F16, TOF_F16)
+FLOAT_DOT(bf16, llm_bf16, LOAD_BF16, TOF_BF16)
+
+/* ==== Activation quantisers =============================================
+ * Same bytes as the reference ones: the scale is computed with the same
+ * scalar operations, x * id is the same IEEE multiply, and the rounding
+ * matches (roundf = ties away from zero, built from truncation; ggml's
+ * nearest_int = the default round-to-nearest-even of cvtps2dq). */
+
+static inline KQ_AVX2 __m256 abs_ps(__m256 v)
+{
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+}
+
+static inline KQ_AVX2 float hmax_ps(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v),
+                          _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* roundf for |v| < 2^23: truncate, then step away from zero on >= .5 */
+static inline KQ_AVX2 __m256i round_away_epi32(__m256 v)
+{
+    __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m256 frac = abs_ps(_mm256_sub_ps(v, t));
+    __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f),
+                                              _CMP_GE_OQ),
+                                _mm256_or_ps(_mm256_set1_ps(1.0f),
+                                             _mm256_and_ps(v, _mm256_set1_ps(-0.0f))));
+    return _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+}
+
+/* 4 x 8 int32 (each in [-128, 127]) -> 32 int8 in order. */
+static inline KQ_AVX2 __m256i pack_i32x4(__m256i a, __m256i b, __m256i c,
+                                         __m256i d)
+{
+    __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    __m256i v = _mm256_packs_epi16(ab, cd);
+    return _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6,
+                                                            3, 7));
+}
+
+static KQ_AVX2 void quantize_q8_0_avx2(const float *x, void *vy, int64_t k)
+{
+    block_q8_0 *y = vy;
+    for (int64_t i = 0; i < k / QK8_0; i++, x += QK8_0) {
+        __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+        __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+        __m256 am = _mm256_max_ps(_mm256_max_ps(abs_ps(v0), abs_ps(v1)),
+                                  _mm256_max_ps(abs_ps(v2), abs_ps(v3)));
+        const float amax = hmax_ps(am);
+        const float d = amax / ((1 << 7) - 1);
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = llm_f32_to_f16(d);
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i q = pack_i32x4(round_away_epi32(_mm256_mul_ps(v0, vid)),
+                               round_away_epi32(_mm256_mul_ps(v1, vid)),
+                               round_away_epi32(_mm256_mul_ps(v2, vid)),
+                               round_away_epi32(_mm256_mul_ps(v3, vid)));
+        _mm256_storeu_si256((__m256i *)y[i].qs, q);
+    }
+}
+
+static KQ_AVX2 void quantize_q8_1_avx2(const float *x, void *vy, int64_t k)
+{
+    block_q8_1 *y = vy;
+    for (int64_t i = 0; i < k / QK8_1; i++, x += QK8_1) {
+        __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+        __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+        __m256 am = _mm256_max_ps(_mm256_max_ps(abs_ps(v0), abs_ps(v1)),
+                                  _mm256_max_ps(abs_ps(v2), abs_ps(v3)));
+        const float amax = hmax_ps(am);
+        const float d = amax / ((1 << 7) - 1);
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = llm_f32_to_f16(d);
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i i0 = round_away_epi32(_mm256_mul_ps(v0, vid));
+        __m256i i1 = round_away_epi32(_mm256_mul_ps(v1, vid));
+        __m256i i2 = round_away_epi32(_mm256_mul_ps(v2, vid));
+        __m256i i3 = round_away_epi32(_mm256_mul_ps(v3, vid));
+        int sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(i0, i1),
+                                            _mm256_add_epi32(i2, i3)));
+        y[i].s = llm_f32_to_f16((float)sum * d);
+        _mm256_storeu_si256((__m256i *)y[i].qs, pack_i32x4(i0, i1, i2, i3));
+    }
+}
+
+static KQ_AVX2 void quantize_q8_K_avx2(const float *x, void *vy, int64_t k)
+{
+    block_q8_K *y = vy;
+    for (int64_t i = 0; i < k / QK_K; i++, x += QK_K) {
+        __m256 am = _mm256_setzero_ps();
+        for (int j = 0; j < QK_K; j += 8)
+            am = _mm256_max_ps(am, abs_ps(_mm256_loadu_ps(x + j)));
+        const float amax = hmax_ps(am);
+        if (!amax) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        /* the first element of largest magnitude gives the sign, as in
+         * the reference's strict '>' scan */
+        float max = 0;
+        const __m256 vam = _mm256_set1_ps(amax);
+        for (int j = 0; j < QK_K; j += 8) {
+            int mask = _mm256_movemask_ps(_mm256_cmp_ps(
+                abs_ps(_mm256_loadu_ps(x + j)), vam, _CMP_EQ_OQ));
+            if (mask) {
+                max = x[j + __builtin_ctz((unsigned)mask)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        const __m256 vis = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        for (int j = 0; j < QK_K; j += 32) {
+            __m256i q[4];
+            for (int u = 0; u < 4; u++)
+                q[u] = _mm256_min_epi32(lim, _mm256_cvtps_epi32(_mm256_mul_ps(
+                    _mm256_loadu_ps(x + j + 8 * u), vis)));
+            /* bsums: 16 consecutive quants = two 8-lane vectors */
+            y[i].bsums[j / 16] = (int16_t)hsum_i32(_mm256_add_epi32(q[0], q[1]));
+            y[i].bsums[j / 16 + 1] =
+                (int16_t)hsum_i32(_mm256_add_epi32(q[2], q[3]));
+            _mm256_storeu_si256((__m256i *)(y[i].qs + j),
+                                pack_i32x4(q[0], q[1], q[2], q[3]));
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
 /* ==== f16 rows ========================================================= */
 
 static KQ_AVX2 void f16_to_f32_row_avx2(const llm_f16 *src, float *dst,
@@ -33,10 +641,32 @@ static KQ_AVX2 void f32_to_f16_row_avx2(const float *src, llm_f16 *dst,
     for (; i < n; i++) dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
+/* Override the scalar entries this file has faster versions of. */
 void kq_avx2_install(kq_kernels *k)
 {
+    llm_type_traits *t = k->traits;
     k->f16_to_f32_row = f16_to_f32_row_avx2;
     k->f32_to_f16_row = f32_to_f16_row_avx2;
+    t[LLM_Q8_0].from_float = quantize_q8_0_avx2;
+    t[LLM_Q8_1].from_float = quantize_q8_1_avx2;
+    t[LLM_Q8_K].from_float = quantize_q8_K_avx2;
+    t[LLM_F32].vec_dot = vec_dot_f32_avx2;
+    t[LLM_F16].vec_dot = vec_dot_f16_avx2;
+    t[LLM_BF16].vec_dot = vec_dot_bf16_avx2;
+#define SET(T, NAME, R, C)                                                  \
+    do {                                                                    \
+        t[T].vec_dot = vec_dot_##NAME##_avx2;                               \
+        k->tile[T] = (kq_tile){ tile_##NAME##_avx2, R, C };                 \
+    } while (0)
+    SET(LLM_Q4_0, q4_0_q8_0, T32_ROWS, T32_TOKS);
+    SET(LLM_Q4_1, q4_1_q8_1, T32_ROWS, T32_TOKS);
+    SET(LLM_Q5_0, q5_0_q8_0, T32_ROWS, T32_TOKS);
+    SET(LLM_Q5_1, q5_1_q8_1, T32_ROWS, T32_TOKS);
+    SET(LLM_Q8_0, q8_0_q8_0, T32_ROWS, T32_TOKS);
+    SET(LLM_Q4_K, q4_K_q8_K, K_ROWS, K_TOKS);
+    SET(LLM_Q5_K, q5_K_q8_K, K_ROWS, K_TOKS);
+    SET(LLM_Q6_K, q6_K_q8_K, K_ROWS, K_TOKS);
+#undef SET
 }
 
 #endif
