@@ -1,0 +1,912 @@
+/*
+ * model.c — loading `llama`/`qwen2` GGUF models (hyper-parameters, tensor
+ * views, validation) and the forward pass over a batch of tokens.
+ *
+ * One forward step for T tokens at positions p0..p0+T-1 (T <= n_batch):
+ *
+ *   x[T][n_embd]   = token_embd rows (dequantised)
+ *   per layer:
+ *     xb           = rmsnorm(x) * attn_norm
+ *     q, k, v      = xb @ Wq, Wk, Wv (+ biases)      matrix-matrix, T rows
+ *     rope(q, k) at their positions; k, v -> KV cache (F16 or F32)
+ *     att          = softmax(q k^T / sqrt(head_dim)) v   per (head, token)
+ *     x           += att @ Wo
+ *     xb           = rmsnorm(x) * ffn_norm
+ *     x           += (silu(xb @ Wgate) * (xb @ Wup)) @ Wdown
+ *   logits         = rmsnorm(x_last) * output_norm @ Woutput
+ *
+ * Matrix products go through quant.h's llm_matmul (threads split output
+ * rows); attention is split over (head, token) pairs across the same pool.
+ * Both give bit-identical results for any thread count.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define LLM_X86 1
+#else
+#define LLM_X86 0
+#endif
+
+#include "model.h"
+
+/* Caps on hyper-parameters: far above any real model, low enough that no
+ * product below overflows. */
+#define MAX_EMBD   65536
+#define MAX_LAYER  1024
+#define MAX_HEADS  1024
+#define MAX_FF     (1 << 20)
+#define MAX_VOCAB  (1 << 22)
+#define MAX_CTX    (1 << 20)
+
+const char *llm_arch_name(enum llm_arch a) {
+    return a == LLM_ARCH_QWEN2 ? "qwen2" : "llama";
+}
+
+/* ==== Loading =========================================================== */
+
+typedef struct loader {
+    gguf_file *f;
+    llm_model *m;
+    const char *arch;       /* key prefix */
+    wm_error *err;
+    float *owned;           /* next free float in m->owned_f32 */
+} loader;
+
+/* Integer key {arch}.name; required unless def >= 0 (the default). */
+static wm_status hp_u32(loader *ld, const char *name, int64_t def,
+                        int64_t lo, int64_t hi, int32_t *out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", ld->arch, name);
+    int64_t v;
+    if (!gguf_find(ld->f, key)) {
+        if (def < 0)
+            return wm_errf(ld->err, WM_ERR_FORMAT,
+                           "missing hyper-parameter '%s'", key);
+        v = def;
+    } else if (!gguf_get_i64(ld->f, key, &v)) {
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "hyper-parameter '%s': not an integer scalar", key);
+    }
+    if (v < lo || v > hi)
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "hyper-parameter '%s' = %lld out of range [%lld, %lld]",
+                       key, (long long)v, (long long)lo, (long long)hi);
+    *out = (int32_t)v;
+    return WM_OK;
+}
+
+static wm_status hp_f32(loader *ld, const char *name, float def, float lo,
+                        float hi, float *out) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", ld->arch, name);
+    float v = def;
+    if (gguf_find(ld->f, key) && !gguf_get_f32(ld->f, key, &v))
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "hyper-parameter '%s': not a float scalar", key);
+    if (!(v >= lo && v <= hi))
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "hyper-parameter '%s' = %g out of range [%g, %g]", key,
+                       (double)v, (double)lo, (double)hi);
+    *out = v;
+    return WM_OK;
+}
+
+static void shape_str(const gguf_tensor *t, char *buf, size_t cap) {
+    size_t n = 0;
+    n += (size_t)snprintf(buf + n, cap - n, "[");
+    for (uint32_t i = 0; i < t->n_dims && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "",
+                              (long long)t->ne[i]);
+    if (n < cap) snprintf(buf + n, cap - n, "]");
+}
+
+/* Find tensor `name` of shape [ne0] (ne1 == 0) or [ne0, ne1]. NULL with
+ * *st == WM_OK when absent and optional. */
+static const gguf_tensor *get_tensor(loader *ld, const char *name,
+                                     int64_t ne0, int64_t ne1, bool required,
+                                     wm_status *st) {
+    *st = WM_OK;
+    const gguf_tensor *t = gguf_find_tensor(ld->f, name);
+    if (!t) {
+        if (required)
+            *st = wm_errf(ld->err, WM_ERR_FORMAT, "missing tensor '%s'",
+                          name);
+        return NULL;
+    }
+    uint32_t nd = ne1 ? 2 : 1;
+    bool ok = t->ne[0] == ne0 && (nd == 1 || t->ne[1] == ne1);
+    for (uint32_t i = nd; i < GGUF_MAX_DIMS; i++)
+        if (t->ne[i] != 1) ok = false;
+    if (!ok) {
+        char got[96];
+        shape_str(t, got, sizeof got);
+        if (nd == 1)
+            *st = wm_errf(ld->err, WM_ERR_FORMAT,
+                          "tensor '%s': shape %s, expected [%lld]", name, got,
+                          (long long)ne0);
+        else
+            *st = wm_errf(ld->err, WM_ERR_FORMAT,
+                          "tensor '%s': shape %s, expected [%lld, %lld]",
+                          name, got, (long long)ne0, (long long)ne1);
+        return NULL;
+    }
+    const llm_type_traits *tr =
+        t->type < LLM_TYPE_COUNT ? llm_traits((llm_type)t->type) : NULL;
+    if (!tr || !tr->supported || !tr->to_float ||
+        llm_row_size((llm_type)t->type, t->ne[0]) == 0) {
+        *st = wm_errf(ld->err, WM_ERR_UNSUPPORTED,
+                      "tensor '%s': unsupported type %u (%s)", name, t->type,
+                      tr && tr->name ? tr->name : "unknown");
+        return NULL;
+    }
+    return t;
+}
+
+static wm_status get_mat(loader *ld, const char *name, int64_t n_in,
+                         int64_t n_out, bool required, llm_mat *out) {
+    wm_status st;
+    const gguf_tensor *t = get_tensor(ld, name, n_in, n_out, required, &st);
+    memset(out, 0, sizeof *out);
+    if (!t) return st;
+    const llm_type_traits *tr = llm_traits((llm_type)t->type);
+    if (!tr->vec_dot)
+        return wm_errf(ld->err, WM_ERR_UNSUPPORTED,
+                       "tensor '%s': type %s has no matrix kernel", name,
+                       tr->name);
+    out->type = (llm_type)t->type;
+    out->n_in = n_in;
+    out->n_out = n_out;
+    out->data = t->data;
+    return WM_OK;
+}
+
+/* A 1-D tensor as floats: in place when F32 and 4-byte aligned (GGUF
+ * aligns tensor data to general.alignment, 32 by default), else
+ * dequantised into the model's buffer. */
+static wm_status get_vec(loader *ld, const char *name, int64_t n,
+                         bool required, const float **out) {
+    wm_status st;
+    *out = NULL;
+    const gguf_tensor *t = get_tensor(ld, name, n, 0, required, &st);
+    if (!t) return st;
+    if (t->type == LLM_F32 && ((uintptr_t)t->data & 3) == 0) {
+        *out = t->data;
+        return WM_OK;
+    }
+    llm_traits((llm_type)t->type)->to_float(t->data, ld->owned, n);
+    *out = ld->owned;
+    ld->owned += n;
+    return WM_OK;
+}
+
+static wm_status load_tensors(loader *ld) {
+    llm_model *m = ld->m;
+    const llm_hparams *hp = &m->hp;
+    int64_t q_dim = (int64_t)hp->n_head * hp->head_dim;
+    int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    bool qwen = hp->arch == LLM_ARCH_QWEN2;
+    wm_status st;
+    char name[96];
+
+    /* Room for every 1-D tensor dequantised (upper bound). */
+    size_t n_f = (size_t)hp->n_embd * (1 + 2 * (size_t)hp->n_layer) +
+                 (size_t)hp->n_layer * (size_t)(q_dim + 2 * kv_dim);
+    m->owned_f32 = malloc(n_f * sizeof(float));
+    if (!m->owned_f32)
+        return wm_errf(ld->err, WM_ERR_NOMEM, "out of memory");
+    ld->owned = m->owned_f32;
+
+    if ((st = get_vec(ld, "output_norm.weight", hp->n_embd, true,
+                      &m->output_norm)))
+        return st;
+    if ((st = get_mat(ld, "output.weight", hp->n_embd, hp->n_vocab, false,
+                      &m->output)))
+        return st;
+    if (!m->output.data) {
+        m->output = m->tok_embd;
+        m->tied_output = true;
+        if (!llm_traits(m->output.type)->vec_dot)
+            return wm_errf(ld->err, WM_ERR_UNSUPPORTED,
+                           "tensor 'token_embd.weight' (tied output): type "
+                           "%s has no matrix kernel",
+                           llm_traits(m->output.type)->name);
+    }
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        llm_layer *L = &m->layers[l];
+#define NM(s) (snprintf(name, sizeof name, "blk.%d." s, (int)l), name)
+        if ((st = get_vec(ld, NM("attn_norm.weight"), hp->n_embd, true,
+                          &L->attn_norm)) ||
+            (st = get_mat(ld, NM("attn_q.weight"), hp->n_embd, q_dim, true,
+                          &L->wq)) ||
+            (st = get_mat(ld, NM("attn_k.weight"), hp->n_embd, kv_dim, true,
+                          &L->wk)) ||
+            (st = get_mat(ld, NM("attn_v.weight"), hp->n_embd, kv_dim, true,
+                          &L->wv)) ||
+            (st = get_mat(ld, NM("attn_output.weight"), q_dim, hp->n_embd,
+                          true, &L->wo)) ||
+            (st = get_vec(ld, NM("ffn_norm.weight"), hp->n_embd, true,
+                          &L->ffn_norm)) ||
+            (st = get_mat(ld, NM("ffn_gate.weight"), hp->n_embd, hp->n_ff,
+                          true, &L->w_gate)) ||
+            (st = get_mat(ld, NM("ffn_up.weight"), hp->n_embd, hp->n_ff,
+                          true, &L->w_up)) ||
+            (st = get_mat(ld, NM("ffn_down.weight"), hp->n_ff, hp->n_embd,
+                          true, &L->w_down)) ||
+            (st = get_vec(ld, NM("attn_q.bias"), q_dim, qwen, &L->bq)) ||
+            (st = get_vec(ld, NM("attn_k.bias"), kv_dim, qwen, &L->bk)) ||
+            (st = get_vec(ld, NM("attn_v.bias"), kv_dim, qwen, &L->bv)))
+            return st;
+#undef NM
+    }
+    return WM_OK;
+}
+
+static wm_status load_hparams(loader *ld) {
+    llm_hparams *hp = &ld->m->hp;
+    wm_status st;
+    if ((st = hp_u32(ld, "embedding_length", -1, 1, MAX_EMBD, &hp->n_embd)) ||
+        (st = hp_u32(ld, "block_count", -1, 1, MAX_LAYER, &hp->n_layer)) ||
+        (st = hp_u32(ld, "feed_forward_length", -1, 1, MAX_FF, &hp->n_ff)) ||
+        (st = hp_u32(ld, "attention.head_count", -1, 1, MAX_HEADS,
+                     &hp->n_head)) ||
+        (st = hp_u32(ld, "attention.head_count_kv", hp->n_head, 1, MAX_HEADS,
+                     &hp->n_head_kv)) ||
+        (st = hp_u32(ld, "context_length", 2048, 1, INT32_MAX,
+                     &hp->n_ctx_train)))
+        return st;
+    if (hp->n_embd % hp->n_head != 0 &&
+        !gguf_find(ld->f, "llama.attention.key_length") &&
+        !gguf_find(ld->f, "qwen2.attention.key_length"))
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "head dims inconsistent: embedding_length %d not a "
+                       "multiple of head_count %d",
+                       hp->n_embd, hp->n_head);
+    int32_t vlen;
+    if ((st = hp_u32(ld, "attention.key_length", hp->n_embd / hp->n_head, 2,
+                     4096, &hp->head_dim)) ||
+        (st = hp_u32(ld, "attention.value_length", hp->head_dim, 1, 4096,
+                     &vlen)) ||
+        (st = hp_u32(ld, "rope.dimension_count", hp->head_dim, 2, 4096,
+                     &hp->n_rot)))
+        return st;
+    if (vlen != hp->head_dim)
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "head dims inconsistent: key_length %d != "
+                       "value_length %d",
+                       hp->head_dim, vlen);
+    if (hp->n_head % hp->n_head_kv != 0)
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "head dims inconsistent: head_count %d not a "
+                       "multiple of head_count_kv %d",
+                       hp->n_head, hp->n_head_kv);
+    if (hp->head_dim % 2 || hp->n_rot % 2 || hp->n_rot > hp->head_dim)
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "head dims inconsistent: head_dim %d, "
+                       "rope.dimension_count %d (both even, rope <= head)",
+                       hp->head_dim, hp->n_rot);
+    if ((int64_t)hp->n_head * hp->head_dim > 4 * (int64_t)MAX_EMBD)
+        return wm_errf(ld->err, WM_ERR_FORMAT,
+                       "head dims inconsistent: %d heads x %d too wide",
+                       hp->n_head, hp->head_dim);
+    if ((st = hp_f32(ld, "rope.freq_base", 10000.0f, 1.0f, 1e12f,
+                     &hp->rope_freq_base)) ||
+        (st = hp_f32(ld, "attention.layer_norm_rms_epsilon", 1e-5f, 0.0f,
+                     1.0f, &hp->norm_eps)))
+        return st;
+    return WM_OK;
+}
+
+static wm_status model_init(gguf_file *f, llm_model *m, wm_error *err) {
+    loader ld = {.f = f, .m = m, .err = err};
+    wm_status st;
+    gguf_str arch;
+    if (!gguf_get_str(f, "general.architecture", &arch))
+        return wm_errf(err, WM_ERR_FORMAT,
+                       "missing key 'general.architecture'");
+    if (gguf_str_eq(arch, "llama")) {
+        m->hp.arch = LLM_ARCH_LLAMA;
+        m->hp.rope = LLM_ROPE_NORM;
+        ld.arch = "llama";
+    } else if (gguf_str_eq(arch, "qwen2")) {
+        m->hp.arch = LLM_ARCH_QWEN2;
+        m->hp.rope = LLM_ROPE_NEOX;
+        ld.arch = "qwen2";
+    } else {
+        return wm_errf(err, WM_ERR_UNSUPPORTED,
+                       "architecture '%.*s' not supported (llama, qwen2)",
+                       (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
+    }
+    if ((st = load_hparams(&ld))) return st;
+
+    const gguf_tensor *te = gguf_find_tensor(f, "token_embd.weight");
+    if (!te) return wm_errf(err, WM_ERR_FORMAT, "missing tensor '%s'",
+                            "token_embd.weight");
+    if (te->ne[1] < 1 || te->ne[1] > MAX_VOCAB)
+        return wm_errf(err, WM_ERR_FORMAT,
+                       "tensor 'token_embd.weight': %lld rows out of range",
+                       (long long)te->ne[1]);
+    m->hp.n_vocab = (int32_t)te->ne[1];
+    if (!get_tensor(&ld, "token_embd.weight", m->hp.n_embd, m->hp.n_vocab,
+                    true, &st))
+        return st;
+    m->tok_embd.type = (llm_type)te->type;
+    m->tok_embd.n_in = m->hp.n_embd;
+    m->tok_embd.n_out = m->hp.n_vocab;
+    m->tok_embd.data = te->data;
+
+    m->layers = calloc((size_t)m->hp.n_layer, sizeof *m->layers);
+    if (!m->layers) return wm_errf(err, WM_ERR_NOMEM, "out of memory");
+    if ((st = load_tensors(&ld))) return st;
+
+    if ((st = llm_vocab_load(f, &m->vocab, err))) return st;
+    if (llm_vocab_size(m->vocab) != m->hp.n_vocab)
+        return wm_errf(err, WM_ERR_FORMAT,
+                       "vocabulary has %d tokens but token_embd.weight has "
+                       "%d rows",
+                       (int)llm_vocab_size(m->vocab), (int)m->hp.n_vocab);
+
+    /* Sizes and the dominant type (by bytes of 2-D weights). */
+    uint64_t by_type[LLM_TYPE_COUNT] = {0};
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        uint64_t ne = 1;
+        for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) ne *= (uint64_t)t->ne[d];
+        m->n_params += ne;
+        m->weight_bytes += t->nbytes;
+        if (t->n_dims >= 2 && t->type < LLM_TYPE_COUNT)
+            by_type[t->type] += t->nbytes;
+    }
+    m->main_type = LLM_F32;
+    for (int t = 0; t < LLM_TYPE_COUNT; t++)
+        if (by_type[t] > by_type[m->main_type]) m->main_type = (llm_type)t;
+    return WM_OK;
+}
+
+wm_status llm_model_from_gguf(gguf_file *f, llm_model **out, wm_error *err) {
+    *out = NULL;
+    llm_kernels_init();
+    llm_model *m = calloc(1, sizeof *m);
+    if (!m) return wm_errf(err, WM_ERR_NOMEM, "out of memory");
+    m->file = f;
+    wm_status st = model_init(f, m, err);
+    if (st) {
+        if (err && f->path && !err->where[0])
+            snprintf(err->where, sizeof err->where, "%s", f->path);
+        m->file = NULL;   /* stays the caller's */
+        llm_model_free(m);
+        return st;
+    }
+    *out = m;
+    return WM_OK;
+}
+
+wm_status llm_model_load(const char *path, llm_model **out, wm_error *err) {
+    *out = NULL;
+    gguf_file *f = NULL;
+    wm_status st = gguf_open(path, &f, err);
+    if (st) return st;
+    st = llm_model_from_gguf(f, out, err);
+    if (st) gguf_close(f);
+    return st;
+}
+
+void llm_model_free(llm_model *m) {
+    if (!m) return;
+    llm_vocab_free(m->vocab);
+    free(m->layers);
+    free(m->owned_f32);
+    if (m->file) gguf_close(m->file);
+    free(m);
+}
+
+void llm_model_prefault(const llm_model *m, void (*cb)(void *, double),
+                        void *ud) {
+    const gguf_file *f = m->file;
+    const volatile uint8_t *p = f->base;
+    size_t step = 4096, n = f->size, chunk = (size_t)64 << 20;
+    uint8_t acc = 0;
+    for (size_t off = 0; off < n; off += step) {
+        acc ^= p[off];
+        if (cb && off % chunk == 0) cb(ud, (double)off / (double)n);
+    }
+    (void)acc;
+    if (cb) cb(ud, 1.0);
+}
+
+/* ==== Kernels for attention over the KV cache =========================== */
+
+/* Vectorised with AVX2/FMA/F16C through target attributes when the CPU
+ * has them (chosen once per context); scalar otherwise. The choice does
+ * not depend on the thread count, so determinism holds. */
+
+static float dot_f32_f16_scalar(const float *a, const llm_f16 *b, int n) {
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * llm_f16_to_f32(b[i]);
+    return s;
+}
+static void axpy_f16_scalar(float *y, float a, const llm_f16 *x, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * llm_f16_to_f32(x[i]);
+}
+static float dot_f32_scalar(const float *a, const float *b, int n) {
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+static void axpy_f32_scalar(float *y, float a, const float *x, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+#if LLM_X86
+#define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
+AVX2_TARGET static float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v),
+                          _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+AVX2_TARGET static float dot_f32_f16_avx2(const float *a, const llm_f16 *b,
+                                          int n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 b0 = _mm256_cvtph_ps(_mm_loadu_si128((const void *)(b + i)));
+        __m256 b1 =
+            _mm256_cvtph_ps(_mm_loadu_si128((const void *)(b + i + 8)));
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), b0, acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), b1, acc1);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 b0 = _mm256_cvtph_ps(_mm_loadu_si128((const void *)(b + i)));
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), b0, acc0);
+    }
+    float s = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) s += a[i] * llm_f16_to_f32(b[i]);
+    return s;
+}
+AVX2_TARGET static void axpy_f16_avx2(float *y, float a, const llm_f16 *x,
+                                      int n) {
+    __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128((const void *)(x + i)));
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(va, xv, _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; i++) y[i] += a * llm_f16_to_f32(x[i]);
+}
+AVX2_TARGET static float dot_f32_avx2(const float *a, const float *b, int n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i),
+                               acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8),
+                               _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8)
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i),
+                               acc0);
+    float s = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+AVX2_TARGET static void axpy_f32_avx2(float *y, float a, const float *x,
+                                      int n) {
+    __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i),
+                                                _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+/* AVX2 + FMA + F16C with OS support for the YMM state (CPUID + XGETBV;
+ * __builtin_cpu_supports has no "f16c" in clang 14). */
+static bool cpu_has_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    bool fma = c & (1u << 12), osxsave = c & (1u << 27),
+         avx = c & (1u << 28), f16c = c & (1u << 29);
+    if (!(fma && osxsave && avx && f16c)) return false;
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6) != 6) return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return b & (1u << 5);
+}
+#endif
+
+typedef float (*dot_kv_fn)(const float *a, const void *b, int n);
+typedef void (*axpy_kv_fn)(float *y, float a, const void *x, int n);
+
+/* ==== Context =========================================================== */
+
+struct llm_ctx {
+    const llm_model *m;
+    llm_ctx_params p;
+    llm_pool *pool;
+    int n_threads;
+    size_t kv_es;            /* bytes per cache element: 2 or 4 */
+    void *k_cache, *v_cache; /* [n_layer][n_ctx][kv_dim] */
+    float *x, *xb, *xb2;     /* [n_batch][n_embd] */
+    float *q, *att;          /* [n_batch][q_dim] */
+    float *k, *v;            /* [n_batch][kv_dim] */
+    float *hb, *hb2;         /* [n_batch][n_ff] */
+    float *logits;           /* [all_logits ? n_batch : 1][n_vocab] */
+    int32_t n_logits;        /* rows valid in logits */
+    float *scores;           /* [n_threads][n_ctx] */
+    float *inv_freq;         /* [n_rot / 2] */
+    float *rope_cs;          /* [n_batch][n_rot / 2][2] cos, sin */
+    float (*dot_kv)(const float *, const void *, int);
+    void (*axpy_kv)(float *, float, const void *, int);
+};
+
+llm_ctx_params llm_ctx_default_params(void) {
+    llm_ctx_params p = {.n_ctx = 0, .n_batch = 64, .n_threads = 0,
+                        .kv_f32 = false, .all_logits = false};
+    return p;
+}
+
+static void *alloc64(size_t n) {
+    void *p = NULL;
+    if (n == 0) n = 64;
+    n = (n + 63) & ~(size_t)63;
+    if (posix_memalign(&p, 64, n) != 0) return NULL;
+    memset(p, 0, n);
+    return p;
+}
+
+/* Wrappers giving the kernels the common (const void *) signature. */
+static float dk_f16_s(const float *a, const void *b, int n) {
+    return dot_f32_f16_scalar(a, b, n);
+}
+static void ax_f16_s(float *y, float a, const void *x, int n) {
+    axpy_f16_scalar(y, a, x, n);
+}
+static float dk_f32_s(const float *a, const void *b, int n) {
+    return dot_f32_scalar(a, b, n);
+}
+static void ax_f32_s(float *y, float a, const void *x, int n) {
+    axpy_f32_scalar(y, a, x, n);
+}
+#if LLM_X86
+static float dk_f16_v(const float *a, const void *b, int n) {
+    return dot_f32_f16_avx2(a, b, n);
+}
+static void ax_f16_v(float *y, float a, const void *x, int n) {
+    axpy_f16_avx2(y, a, x, n);
+}
+static float dk_f32_v(const float *a, const void *b, int n) {
+    return dot_f32_avx2(a, b, n);
+}
+static void ax_f32_v(float *y, float a, const void *x, int n) {
+    axpy_f32_avx2(y, a, x, n);
+}
+#endif
+
+wm_status llm_ctx_new(const llm_model *m, const llm_ctx_params *pp,
+                      llm_ctx **out, wm_error *err) {
+    *out = NULL;
+    llm_ctx_params p = pp ? *pp : llm_ctx_default_params();
+    const llm_hparams *hp = &m->hp;
+    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train
+                                                       : 4096;
+    if (p.n_ctx < 1 || p.n_ctx > MAX_CTX)
+        return wm_errf(err, WM_ERR_ARG, "context size %d out of range "
+                       "[1, %d]", (int)p.n_ctx, MAX_CTX);
+    if (p.n_batch < 1 || p.n_batch > 4096)
+        return wm_errf(err, WM_ERR_ARG, "batch size %d out of range "
+                       "[1, 4096]", (int)p.n_batch);
+    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    if (p.n_threads > 512)
+        return wm_errf(err, WM_ERR_ARG, "thread count %d out of range",
+                       (int)p.n_threads);
+    llm_ctx *c = calloc(1, sizeof *c);
+    if (!c) return wm_errf(err, WM_ERR_NOMEM, "out of memory");
+    c->m = m;
+    c->p = p;
+    c->pool = llm_pool_new(p.n_threads);
+    if (!c->pool) goto nomem;
+    c->n_threads = llm_pool_size(c->pool);
+    size_t nb = (size_t)p.n_batch, E = (size_t)hp->n_embd;
+    size_t qd = (size_t)hp->n_head * (size_t)hp->head_dim;
+    size_t kvd = (size_t)hp->n_head_kv * (size_t)hp->head_dim;
+    size_t ff = (size_t)hp->n_ff;
+    c->kv_es = p.kv_f32 ? 4 : 2;
+    size_t kv_bytes = (size_t)hp->n_layer * (size_t)p.n_ctx * kvd * c->kv_es;
+    if (!(c->k_cache = alloc64(kv_bytes)) ||
+        !(c->v_cache = alloc64(kv_bytes)) ||
+        !(c->x = alloc64(nb * E * 4)) || !(c->xb = alloc64(nb * E * 4)) ||
+        !(c->xb2 = alloc64(nb * E * 4)) || !(c->q = alloc64(nb * qd * 4)) ||
+        !(c->att = alloc64(nb * qd * 4)) || !(c->k = alloc64(nb * kvd * 4)) ||
+        !(c->v = alloc64(nb * kvd * 4)) || !(c->hb = alloc64(nb * ff * 4)) ||
+        !(c->hb2 = alloc64(nb * ff * 4)) ||
+        !(c->logits = alloc64((p.all_logits ? nb : 1) *
+                              (size_t)hp->n_vocab * 4)) ||
+        !(c->scores = alloc64((size_t)c->n_threads * (size_t)p.n_ctx * 4)) ||
+        !(c->inv_freq = alloc64((size_t)hp->n_rot / 2 * 4)) ||
+        !(c->rope_cs = alloc64(nb * (size_t)hp->n_rot * 4)))
+        goto nomem;
+    /* theta_j = pos * base^(-2j / n_rot), as llama2.c and llama.cpp. */
+    for (int j = 0; j < hp->n_rot / 2; j++)
+        c->inv_freq[j] =
+            1.0f / powf(hp->rope_freq_base, (float)(2 * j) / (float)hp->n_rot);
+    if (p.kv_f32) {
+        c->dot_kv = dk_f32_s;
+        c->axpy_kv = ax_f32_s;
+    } else {
+        c->dot_kv = dk_f16_s;
+        c->axpy_kv = ax_f16_s;
+    }
+#if LLM_X86
+    if (cpu_has_avx2()) {
+        c->dot_kv = p.kv_f32 ? dk_f32_v : dk_f16_v;
+        c->axpy_kv = p.kv_f32 ? ax_f32_v : ax_f16_v;
+    }
+#endif
+    *out = c;
+    return WM_OK;
+nomem:
+    llm_ctx_free(c);
+    return wm_errf(err, WM_ERR_NOMEM,
+                   "out of memory allocating a context of %d positions",
+                   (int)p.n_ctx);
+}
+
+void llm_ctx_free(llm_ctx *c) {
+    if (!c) return;
+    llm_pool_free(c->pool);
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->x);
+    free(c->xb);
+    free(c->xb2);
+    free(c->q);
+    free(c->att);
+    free(c->k);
+    free(c->v);
+    free(c->hb);
+    free(c->hb2);
+    free(c->logits);
+    free(c->scores);
+    free(c->inv_freq);
+    free(c->rope_cs);
+    free(c);
+}
+
+const llm_model *llm_ctx_model(const llm_ctx *c) { return c->m; }
+int32_t llm_ctx_n_ctx(const llm_ctx *c) { return c->p.n_ctx; }
+int llm_ctx_n_threads(const llm_ctx *c) { return c->n_threads; }
+const float *llm_ctx_logits(const llm_ctx *c) {
+    if (c->n_logits == 0) return c->logits;
+    return c->logits + (size_t)(c->n_logits - 1) * (size_t)c->m->hp.n_vocab;
+}
+const float *llm_ctx_logits_ith(const llm_ctx *c, int32_t i) {
+    if (i < 0 || i >= c->n_logits) return NULL;
+    return c->logits + (size_t)i * (size_t)c->m->hp.n_vocab;
+}
+
+/* ==== Forward pass ====================================================== */
+
+/* out = x / rms(x) * w (out may alias x). */
+static void rmsnorm(float *out, const float *x, const float *w, int n,
+                    float eps) {
+    float ss = 0;
+    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    ss = 1.0f / sqrtf(ss / (float)n + eps);
+    for (int i = 0; i < n; i++) out[i] = x[i] * ss * w[i];
+}
+
+/* Rotate pairs of each head of vec (n_heads heads of head_dim) by the
+ * position's angles cs[j] = (cos, sin) of theta_j. */
+static void rope_apply(float *vec, int n_heads, int head_dim, int n_rot,
+                       enum llm_rope mode, const float *cs) {
+    for (int h = 0; h < n_heads; h++) {
+        float *v = vec + (size_t)h * (size_t)head_dim;
+        for (int j = 0; j < n_rot / 2; j++) {
+            int i0 = mode == LLM_ROPE_NORM ? 2 * j : j;
+            int i1 = mode == LLM_ROPE_NORM ? 2 * j + 1 : j + n_rot / 2;
+            float c = cs[2 * j], s = cs[2 * j + 1];
+            float x0 = v[i0], x1 = v[i1];
+            v[i0] = x0 * c - x1 * s;
+            v[i1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+typedef struct attn_task {
+    llm_ctx *c;
+    int layer;
+    int32_t n_tok, pos0;
+} attn_task;
+
+/*
+ * Attention for (head, token) pairs [ith*N/nth, (ith+1)*N/nth): each pair
+ * reads its query, the cached keys/values of positions 0..pos, and writes
+ * head_dim outputs — no pair depends on another, so any split gives the
+ * same bits.
+ */
+static void attn_worker(void *arg, int ith, int nth) {
+    const attn_task *a = arg;
+    llm_ctx *c = a->c;
+    const llm_hparams *hp = &c->m->hp;
+    int hd = hp->head_dim, n_ctx = c->p.n_ctx;
+    size_t qd = (size_t)hp->n_head * (size_t)hd;
+    size_t kvd = (size_t)hp->n_head_kv * (size_t)hd;
+    int group = hp->n_head / hp->n_head_kv;
+    int64_t n_pairs = (int64_t)hp->n_head * a->n_tok;
+    int64_t lo = n_pairs * ith / nth, hi = n_pairs * (ith + 1) / nth;
+    float *sc = c->scores + (size_t)ith * (size_t)n_ctx;
+    float scale = 1.0f / sqrtf((float)hd);
+    const uint8_t *kc = (const uint8_t *)c->k_cache +
+                        (size_t)a->layer * (size_t)n_ctx * kvd * c->kv_es;
+    const uint8_t *vc = (const uint8_t *)c->v_cache +
+                        (size_t)a->layer * (size_t)n_ctx * kvd * c->kv_es;
+    for (int64_t i = lo; i < hi; i++) {
+        int h = (int)(i / a->n_tok), t = (int)(i % a->n_tok);
+        int kvh = h / group;
+        int32_t n_pos = a->pos0 + t + 1;
+        const float *q = c->q + (size_t)t * qd + (size_t)h * (size_t)hd;
+        float *o = c->att + (size_t)t * qd + (size_t)h * (size_t)hd;
+        size_t off = (size_t)kvh * (size_t)hd;
+        float mx = -INFINITY;
+        for (int32_t p = 0; p < n_pos; p++) {
+            const void *kp = kc + ((size_t)p * kvd + off) * c->kv_es;
+            float s = c->dot_kv(q, kp, hd) * scale;
+            sc[p] = s;
+            if (s > mx) mx = s;
+        }
+        float sum = 0;
+        for (int32_t p = 0; p < n_pos; p++) {
+            sc[p] = expf(sc[p] - mx);
+            sum += sc[p];
+        }
+        float inv = 1.0f / sum;
+        memset(o, 0, (size_t)hd * sizeof *o);
+        for (int32_t p = 0; p < n_pos; p++) {
+            const void *vp = vc + ((size_t)p * kvd + off) * c->kv_es;
+            c->axpy_kv(o, sc[p] * inv, vp, hd);
+        }
+    }
+}
+
+typedef struct swiglu_task {
+    float *g;
+    const float *u;
+    int64_t n;
+} swiglu_task;
+
+/* g = silu(g) * u, split by index range (elementwise: split-invariant). */
+static void swiglu_worker(void *arg, int ith, int nth) {
+    const swiglu_task *s = arg;
+    int64_t lo = s->n * ith / nth, hi = s->n * (ith + 1) / nth;
+    for (int64_t i = lo; i < hi; i++) {
+        float g = s->g[i];
+        s->g[i] = g / (1.0f + expf(-g)) * s->u[i];
+    }
+}
+
+static void add_bias(float *y, const float *b, int n_tok, int64_t n) {
+    if (!b) return;
+    for (int t = 0; t < n_tok; t++)
+        for (int64_t i = 0; i < n; i++) y[(size_t)t * (size_t)n + i] += b[i];
+}
+
+/* One step of n_tok <= n_batch tokens (ids checked by the caller). */
+static void forward(llm_ctx *c, const int32_t *tok, int n_tok, int32_t pos0,
+                    bool last_step) {
+    const llm_model *m = c->m;
+    const llm_hparams *hp = &m->hp;
+    int E = hp->n_embd, hd = hp->head_dim;
+    size_t qd = (size_t)hp->n_head * (size_t)hd;
+    size_t kvd = (size_t)hp->n_head_kv * (size_t)hd;
+    size_t n_ctx = (size_t)c->p.n_ctx;
+
+    /* Embeddings: one dequantised row per token. */
+    const llm_type_traits *te = llm_traits(m->tok_embd.type);
+    size_t row = llm_row_size(m->tok_embd.type, E);
+    for (int t = 0; t < n_tok; t++)
+        te->to_float((const uint8_t *)m->tok_embd.data +
+                         (size_t)tok[t] * row,
+                     c->x + (size_t)t * (size_t)E, E);
+
+    /* Rotation angles of this step's positions (shared by all layers). */
+    int nr2 = hp->n_rot / 2;
+    for (int t = 0; t < n_tok; t++)
+        for (int j = 0; j < nr2; j++) {
+            float th = (float)(pos0 + t) * c->inv_freq[j];
+            c->rope_cs[((size_t)t * (size_t)nr2 + (size_t)j) * 2] = cosf(th);
+            c->rope_cs[((size_t)t * (size_t)nr2 + (size_t)j) * 2 + 1] =
+                sinf(th);
+        }
+
+    for (int l = 0; l < hp->n_layer; l++) {
+        const llm_layer *L = &m->layers[l];
+        for (int t = 0; t < n_tok; t++)
+            rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, L->attn_norm,
+                    E, hp->norm_eps);
+        llm_matmul(c->pool, &L->wq, c->xb, n_tok, c->q);
+        llm_matmul(c->pool, &L->wk, c->xb, n_tok, c->k);
+        llm_matmul(c->pool, &L->wv, c->xb, n_tok, c->v);
+        add_bias(c->q, L->bq, n_tok, (int64_t)qd);
+        add_bias(c->k, L->bk, n_tok, (int64_t)kvd);
+        add_bias(c->v, L->bv, n_tok, (int64_t)kvd);
+        for (int t = 0; t < n_tok; t++) {
+            const float *cs = c->rope_cs + (size_t)t * (size_t)nr2 * 2;
+            rope_apply(c->q + (size_t)t * qd, hp->n_head, hd, hp->n_rot,
+                       hp->rope, cs);
+            rope_apply(c->k + (size_t)t * kvd, hp->n_head_kv, hd, hp->n_rot,
+                       hp->rope, cs);
+            size_t at = ((size_t)l * n_ctx + (size_t)(pos0 + t)) * kvd;
+            if (c->kv_es == 2) {
+                llm_f32_to_f16_row(c->k + (size_t)t * kvd,
+                                   (llm_f16 *)c->k_cache + at, (int64_t)kvd);
+                llm_f32_to_f16_row(c->v + (size_t)t * kvd,
+                                   (llm_f16 *)c->v_cache + at, (int64_t)kvd);
+            } else {
+                memcpy((float *)c->k_cache + at, c->k + (size_t)t * kvd,
+                       kvd * 4);
+                memcpy((float *)c->v_cache + at, c->v + (size_t)t * kvd,
+                       kvd * 4);
+            }
+        }
+        attn_task at = {.c = c, .layer = l, .n_tok = n_tok, .pos0 = pos0};
+        llm_pool_run(c->pool, attn_worker, &at);
+        llm_matmul(c->pool, &L->wo, c->att, n_tok, c->xb2);
+        for (size_t i = 0; i < (size_t)n_tok * (size_t)E; i++)
+            c->x[i] += c->xb2[i];
+
+        for (int t = 0; t < n_tok; t++)
+            rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, L->ffn_norm,
+                    E, hp->norm_eps);
+        llm_matmul(c->pool, &L->w_gate, c->xb, n_tok, c->hb);
+        llm_matmul(c->pool, &L->w_up, c->xb, n_tok, c->hb2);
+        swiglu_task sw = {.g = c->hb, .u = c->hb2,
+                          .n = (int64_t)n_tok * hp->n_ff};
+        if (n_tok > 1) llm_pool_run(c->pool, swiglu_worker, &sw);
+        else swiglu_worker(&sw, 0, 1);
+        llm_matmul(c->pool, &L->w_down, c->hb, n_tok, c->xb2);
+        for (size_t i = 0; i < (size_t)n_tok * (size_t)E; i++)
+            c->x[i] += c->xb2[i];
+    }
+    if (!last_step) return;
+    /* Logits: every token's with all_logits, else the last one's. */
+    int first = c->p.all_logits ? 0 : n_tok - 1;
+    int n_out = n_tok - first;
+    for (int t = first; t < n_tok; t++)
+        rmsnorm(c->xb + (size_t)(t - first) * E, c->x + (size_t)t * E,
+                m->output_norm, E, hp->norm_eps);
+    llm_matmul(c->pool, &m->output, c->xb, n_out, c->logits);
+    c->n_logits = n_out;
+}
+
+wm_status llm_decode(llm_ctx *c, const int32_t *tokens, int32_t n,
+                     int32_t pos, wm_error *err) {
+    const llm_hparams *hp = &c->m->hp;
+    if (n < 1) return wm_errf(err, WM_ERR_ARG, "decode: no tokens");
+    if (pos < 0 || pos > c->p.n_ctx || n > c->p.n_ctx - pos)
+        return wm_errf(err, WM_ERR_ARG,
+                       "decode: positions [%d, %d) past the context size %d",
+                       (int)pos, (int)((int64_t)pos + n), (int)c->p.n_ctx);
+    if (c->p.all_logits && n > c->p.n_batch)
+        return wm_errf(err, WM_ERR_ARG,
+                       "decode: %d tokens with all logits exceed the batch "
+                       "size %d",
+                       (int)n, (int)c->p.n_batch);
+    for (int32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
+            return wm_errf(err, WM_ERR_ARG,
+                           "decode: token id %d out of range [0, %d)",
+                           (int)tokens[i], (int)hp->n_vocab);
+    for (int32_t done = 0; done < n;) {
+        int32_t step = n - done < c->p.n_batch ? n - done : c->p.n_batch;
+        forward(c, tokens + done, step, pos + done, done + step == n);
+        done += step;
+    }
+    return WM_OK;
+}

@@ -1,0 +1,512 @@
+/*
+ * t_model.c — the engine against a scalar reference forward pass.
+ *
+ * The reference below is written from the architecture's definition, not
+ * from model.c: plain loops in double precision over weights dequantised
+ * with each type's to_float, hyper-parameters taken from the synthesiser's
+ * preset table (not from the engine's loader). For every tensor type and
+ * three tiny synthetic models (llama with GQA, llama with tied output and
+ * rope base 5e5, qwen2 with biases and NeoX rope) it checks:
+ *   - last-token logits after a 12-token prompt agree within the type's
+ *     budget, relative to the RMS of the reference logits (see TOL);
+ *   - greedy generation: each token the engine picks is an argmax of the
+ *     reference logits up to that budget;
+ *   - 1 and 2 threads give bit-identical logits;
+ *   - batched and token-by-token prompt processing agree (all logits);
+ * and that malformed models fail with clear WM_ERR_FORMAT messages.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "llm/generate.h"
+#include "llm/gguf.h"
+#include "llm/model.h"
+#include "llm/synth.h"
+
+static char tmpdir[512];
+
+/*
+ * Error budgets, relative to the RMS of the reference logits. The weights
+ * are exact in the reference (dequantised), so what remains is the
+ * engine's rounding: activations converted to the vec_dot type (F16 for
+ * F16 weights, Q8_0/Q8_1 for the 32-blocks, Q8_K for the K-quants) and
+ * the F16 KV cache. F32 weights with an F32 cache leave only float vs
+ * double summation.
+ */
+typedef struct tcase {
+    llm_type type;
+    double tol;
+} tcase;
+static const tcase TYPES[] = {
+    {LLM_F32, 2e-4},  {LLM_F16, 2e-2},  {LLM_Q8_0, 8e-2}, {LLM_Q4_0, 8e-2},
+    {LLM_Q4_1, 8e-2}, {LLM_Q5_0, 8e-2}, {LLM_Q5_1, 8e-2}, {LLM_Q4_K, 8e-2},
+    {LLM_Q5_K, 8e-2}, {LLM_Q6_K, 8e-2},
+};
+
+/* ==== Reference model =================================================== */
+
+typedef struct rlayer {
+    double *an, *fn, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *wg, *wu, *wd;
+} rlayer;
+
+typedef struct refm {
+    const llm_synth_preset *ps;
+    int E, L, H, HKV, HD, F, V;
+    bool neox;
+    double *embd, *out, *on;
+    rlayer *ly;
+} refm;
+
+static double *deq(const gguf_file *f, const char *name, int64_t n_in,
+                   int64_t n_out) {
+    const gguf_tensor *t = gguf_find_tensor(f, name);
+    if (!t || t->ne[0] != n_in || t->ne[1] != n_out) {
+        fprintf(stderr, "reference: tensor %s missing or misshapen\n", name);
+        return NULL;
+    }
+    const llm_type_traits *tr = llm_traits((llm_type)t->type);
+    size_t rs = llm_row_size((llm_type)t->type, n_in);
+    float *row = malloc((size_t)n_in * sizeof *row);
+    double *d = malloc((size_t)(n_in * n_out) * sizeof *d);
+    for (int64_t r = 0; r < n_out; r++) {
+        tr->to_float((const uint8_t *)t->data + (size_t)r * rs, row, n_in);
+        for (int64_t i = 0; i < n_in; i++) d[r * n_in + i] = row[i];
+    }
+    free(row);
+    return d;
+}
+
+static bool ref_load(refm *r, const gguf_file *f, const llm_synth_preset *ps) {
+    memset(r, 0, sizeof *r);
+    r->ps = ps;
+    r->E = ps->n_embd;
+    r->L = ps->n_layer;
+    r->H = ps->n_head;
+    r->HKV = ps->n_head_kv;
+    r->HD = ps->n_embd / ps->n_head;
+    r->F = ps->n_ff;
+    r->V = ps->n_vocab;
+    r->neox = ps->arch == LLM_ARCH_QWEN2;
+    int qd = r->H * r->HD, kvd = r->HKV * r->HD;
+    r->embd = deq(f, "token_embd.weight", r->E, r->V);
+    r->out = ps->tied ? r->embd : deq(f, "output.weight", r->E, r->V);
+    r->on = deq(f, "output_norm.weight", r->E, 1);
+    r->ly = calloc((size_t)r->L, sizeof *r->ly);
+    bool ok = r->embd && r->out && r->on;
+    char n[96];
+    for (int l = 0; l < r->L; l++) {
+        rlayer *y = &r->ly[l];
+#define D(field, s, a, b)                                               \
+    do {                                                                \
+        snprintf(n, sizeof n, "blk.%d." s, l);                          \
+        y->field = deq(f, n, a, b);                                     \
+        ok = ok && y->field;                                            \
+    } while (0)
+        D(an, "attn_norm.weight", r->E, 1);
+        D(fn, "ffn_norm.weight", r->E, 1);
+        D(wq, "attn_q.weight", r->E, qd);
+        D(wk, "attn_k.weight", r->E, kvd);
+        D(wv, "attn_v.weight", r->E, kvd);
+        D(wo, "attn_output.weight", qd, r->E);
+        D(wg, "ffn_gate.weight", r->E, r->F);
+        D(wu, "ffn_up.weight", r->E, r->F);
+        D(wd, "ffn_down.weight", r->F, r->E);
+        if (r->neox) {
+            D(bq, "attn_q.bias", qd, 1);
+            D(bk, "attn_k.bias", kvd, 1);
+            D(bv, "attn_v.bias", kvd, 1);
+        }
+#undef D
+    }
+    return ok;
+}
+
+static void ref_free(refm *r) {
+    if (r->out != r->embd) free(r->out);
+    free(r->embd);
+    free(r->on);
+    for (int l = 0; r->ly && l < r->L; l++) {
+        rlayer *y = &r->ly[l];
+        double *ps[] = {y->an, y->fn, y->wq, y->wk, y->wv, y->wo,
+                        y->bq, y->bk, y->bv, y->wg, y->wu, y->wd};
+        for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) free(ps[i]);
+    }
+    free(r->ly);
+}
+
+/* y[o] = sum_i W[o][i] x[i] (+ b[o]) */
+static void mv(double *y, const double *W, const double *x, int n_in,
+               int n_out, const double *b) {
+    for (int o = 0; o < n_out; o++) {
+        double s = b ? b[o] : 0;
+        for (int i = 0; i < n_in; i++) s += W[(size_t)o * n_in + i] * x[i];
+        y[o] = s;
+    }
+}
+
+static void rms(double *y, const double *x, const double *w, int n) {
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    double k = 1.0 / sqrt(ss / n + 1e-5);
+    for (int i = 0; i < n; i++) y[i] = x[i] * k * w[i];
+}
+
+static void rope(double *v, int pos, int hd, double base, bool neox) {
+    for (int j = 0; j < hd / 2; j++) {
+        double th = pos * pow(base, -2.0 * j / hd);
+        int a = neox ? j : 2 * j, b = neox ? j + hd / 2 : 2 * j + 1;
+        double x0 = v[a], x1 = v[b];
+        v[a] = x0 * cos(th) - x1 * sin(th);
+        v[b] = x0 * sin(th) + x1 * cos(th);
+    }
+}
+
+/* Logits of every position of toks[0..n): out[n][V]. */
+static void ref_forward(const refm *r, const int32_t *toks, int n,
+                        double *out) {
+    int E = r->E, HD = r->HD, qd = r->H * HD, kvd = r->HKV * HD, F = r->F;
+    double *kc = calloc((size_t)r->L * n * kvd, sizeof *kc);
+    double *vc = calloc((size_t)r->L * n * kvd, sizeof *vc);
+    double *x = malloc(E * sizeof *x), *xb = malloc(E * sizeof *xb);
+    double *q = malloc(qd * sizeof *q), *o = malloc(qd * sizeof *o);
+    double *t = malloc((E > F ? E : F) * sizeof *t);
+    double *g = malloc(F * sizeof *g), *u = malloc(F * sizeof *u);
+    double *sc = malloc(n * sizeof *sc);
+    for (int p = 0; p < n; p++) {
+        memcpy(x, r->embd + (size_t)toks[p] * E, E * sizeof *x);
+        for (int l = 0; l < r->L; l++) {
+            const rlayer *y = &r->ly[l];
+            double *kp = kc + ((size_t)l * n + p) * kvd;
+            double *vp = vc + ((size_t)l * n + p) * kvd;
+            rms(xb, x, y->an, E);
+            mv(q, y->wq, xb, E, qd, y->bq);
+            mv(kp, y->wk, xb, E, kvd, y->bk);
+            mv(vp, y->wv, xb, E, kvd, y->bv);
+            for (int h = 0; h < r->H; h++)
+                rope(q + h * HD, p, HD, r->ps->rope_freq_base, r->neox);
+            for (int h = 0; h < r->HKV; h++)
+                rope(kp + h * HD, p, HD, r->ps->rope_freq_base, r->neox);
+            for (int h = 0; h < r->H; h++) {
+                int kh = h / (r->H / r->HKV);
+                double mx = -INFINITY, sum = 0;
+                for (int s = 0; s <= p; s++) {
+                    const double *kk = kc + ((size_t)l * n + s) * kvd + kh * HD;
+                    double d = 0;
+                    for (int i = 0; i < HD; i++) d += q[h * HD + i] * kk[i];
+                    sc[s] = d / sqrt((double)HD);
+                    if (sc[s] > mx) mx = sc[s];
+                }
+                for (int s = 0; s <= p; s++) {
+                    sc[s] = exp(sc[s] - mx);
+                    sum += sc[s];
+                }
+                for (int i = 0; i < HD; i++) {
+                    double acc = 0;
+                    for (int s = 0; s <= p; s++)
+                        acc += sc[s] / sum *
+                               vc[((size_t)l * n + s) * kvd + kh * HD + i];
+                    o[h * HD + i] = acc;
+                }
+            }
+            mv(t, y->wo, o, qd, E, NULL);
+            for (int i = 0; i < E; i++) x[i] += t[i];
+            rms(xb, x, y->fn, E);
+            mv(g, y->wg, xb, E, F, NULL);
+            mv(u, y->wu, xb, E, F, NULL);
+            for (int i = 0; i < F; i++) g[i] = g[i] / (1 + exp(-g[i])) * u[i];
+            mv(t, y->wd, g, F, E, NULL);
+            for (int i = 0; i < E; i++) x[i] += t[i];
+        }
+        rms(xb, x, r->on, E);
+        mv(out + (size_t)p * r->V, r->out, xb, E, r->V, NULL);
+    }
+    free(kc); free(vc); free(x); free(xb); free(q); free(o); free(t);
+    free(g); free(u); free(sc);
+}
+
+/* ==== Checks ============================================================ */
+
+static double rel_err(const float *e, const double *r, int n) {
+    double ss = 0, mx = 0;
+    for (int i = 0; i < n; i++) ss += r[i] * r[i];
+    double rms_r = sqrt(ss / n);
+    for (int i = 0; i < n; i++) {
+        double d = fabs((double)e[i] - r[i]);
+        if (!(d <= mx)) mx = d;     /* NaN propagates */
+    }
+    return mx / rms_r;
+}
+
+static llm_ctx *mkctx(const llm_model *m, int threads, int batch, bool kv32,
+                      bool all) {
+    llm_ctx_params cp = llm_ctx_default_params();
+    cp.n_ctx = 64;
+    cp.n_threads = threads;
+    cp.n_batch = batch;
+    cp.kv_f32 = kv32;
+    cp.all_logits = all;
+    llm_ctx *c = NULL;
+    wm_error err;
+    if (llm_ctx_new(m, &cp, &c, &err))
+        fprintf(stderr, "ctx_new: %s\n", err.msg);
+    return c;
+}
+
+enum { NP = 12, NG = 10 };
+
+static void check_model(const char *preset, llm_type type, double tol,
+                        uint64_t seed) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/t_model-%s-%s.gguf", tmpdir, preset,
+             llm_traits(type)->name);
+    llm_synth_params sp = llm_synth_default_params();
+    sp.preset = preset;
+    sp.type = type;
+    sp.pure = true;
+    sp.seed = seed;
+    sp.n_threads = 2;
+    wm_error err;
+    if (llm_synth_write(&sp, path, &err)) {
+        fprintf(stderr, "synth %s: %s\n", path, err.msg);
+        CHECK(0);
+        return;
+    }
+    llm_model *m = NULL;
+    if (llm_model_load(path, &m, &err)) {
+        fprintf(stderr, "load %s: %s\n", path, err.msg);
+        CHECK(0);
+        return;
+    }
+    const llm_synth_preset *ps = llm_synth_find(preset);
+    refm r;
+    CHECK(ref_load(&r, m->file, ps));
+    int V = ps->n_vocab;
+    /* every matrix really is of the type under test (pure synthesis) */
+    CHECK_EQ_INT(m->layers[0].wq.type, type);
+    CHECK_EQ_INT(m->layers[1].w_down.type, type);
+    CHECK_EQ_INT(m->output.type, type);
+
+    int32_t toks[NP + NG];
+    uint64_t s = seed * 77 + 5;
+    for (int i = 0; i < NP; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        toks[i] = (int32_t)((s >> 33) % (uint64_t)V);
+    }
+    toks[0] = 1;   /* BOS */
+
+    /* 1. batched prompt vs reference; 1 vs 2 threads bit for bit */
+    bool kv32 = type == LLM_F32;
+    llm_ctx *c1 = mkctx(m, 1, 64, kv32, false);
+    llm_ctx *c2 = mkctx(m, 2, 64, kv32, false);
+    CHECK(c1 && c2);
+    if (!c1 || !c2) goto out;
+    CHECK_EQ_INT(llm_decode(c1, toks, NP, 0, &err), WM_OK);
+    CHECK_EQ_INT(llm_decode(c2, toks, NP, 0, &err), WM_OK);
+    CHECK(memcmp(llm_ctx_logits(c1), llm_ctx_logits(c2),
+                 (size_t)V * sizeof(float)) == 0);
+
+    /* 2. greedy generation with the engine (2 threads) */
+    for (int i = 0; i < NG; i++) {
+        const float *lg = llm_ctx_logits(c2);
+        int32_t best = 0;
+        for (int v = 1; v < V; v++)
+            if (lg[v] > lg[best]) best = v;
+        toks[NP + i] = best;
+        if (i + 1 < NG)
+            CHECK_EQ_INT(llm_decode(c2, &toks[NP + i], 1, NP + i, &err), WM_OK);
+    }
+    double *ref = malloc((size_t)(NP + NG) * V * sizeof *ref);
+    ref_forward(&r, toks, NP + NG, ref);
+    double e = rel_err(llm_ctx_logits(c1), ref + (size_t)(NP - 1) * V, V);
+    if (!(e <= tol))
+        fprintf(stderr, "%s %s: logits rel. error %.3g > %.3g\n", preset,
+                llm_traits(type)->name, e, tol);
+    CHECK(e <= tol);
+    int agree = 0;
+    for (int i = 0; i < NG; i++) {
+        const double *rl = ref + (size_t)(NP - 1 + i) * V;
+        double mx = rl[0], ss = 0;
+        for (int v = 0; v < V; v++) {
+            if (rl[v] > mx) mx = rl[v];
+            ss += rl[v] * rl[v];
+        }
+        double budget = tol * sqrt(ss / V);
+        CHECK(rl[toks[NP + i]] >= mx - budget);
+        agree += rl[toks[NP + i]] == mx;
+    }
+    printf("%-10s %-5s logits rel. err %.2e (budget %.0e), greedy argmax "
+           "agreement %d/%d\n",
+           preset, llm_traits(type)->name, e, tol, agree, NG);
+
+    /* 3. token by token with all logits vs one batch with all logits */
+    llm_ctx *cb = mkctx(m, 2, 64, kv32, true);
+    llm_ctx *ct = mkctx(m, 2, 1, kv32, false);
+    CHECK(cb && ct);
+    if (cb && ct) {
+        CHECK_EQ_INT(llm_decode(cb, toks, NP, 0, &err), WM_OK);
+        double worst = 0;
+        for (int i = 0; i < NP; i++) {
+            CHECK_EQ_INT(llm_decode(ct, &toks[i], 1, i, &err), WM_OK);
+            const float *a = llm_ctx_logits_ith(cb, i);
+            const float *b = llm_ctx_logits(ct);
+            double d = 0, ss = 0;
+            for (int v = 0; v < V; v++) {
+                ss += (double)b[v] * b[v];
+                if (fabs(a[v] - b[v]) > d) d = fabs(a[v] - b[v]);
+            }
+            d /= sqrt(ss / V);
+            if (d > worst) worst = d;
+        }
+        CHECK(worst <= 1e-5);
+        CHECK(llm_ctx_logits_ith(cb, NP) == NULL);
+    }
+    llm_ctx_free(cb);
+    llm_ctx_free(ct);
+    free(ref);
+out:
+    llm_ctx_free(c1);
+    llm_ctx_free(c2);
+    ref_free(&r);
+    llm_model_free(m);
+    remove(path);
+}
+
+/* ==== Malformed models ================================================== */
+
+/* Copy src to dst, dropping tensor `drop`, renaming none, optionally
+ * overriding one u32 key / the architecture string, and optionally
+ * replacing tensor `swap` by the data+shape of `with`. */
+static wm_status rewrite(const char *src, const char *dst, const char *drop,
+                         const char *key, uint32_t val, const char *arch,
+                         const char *swap, const char *with, wm_error *err) {
+    gguf_file *f = NULL;
+    wm_status st = gguf_open(src, &f, err);
+    if (st) return st;
+    gguf_writer *w = gguf_writer_new(32);
+    gguf_w_copy_kv(w, f, "");   /* all keys */
+    if (key) gguf_w_u32(w, key, val);
+    if (arch) gguf_w_str(w, "general.architecture", arch);
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        char name[80];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        if (drop && strcmp(name, drop) == 0) continue;
+        if (swap && strcmp(name, swap) == 0) {
+            const gguf_tensor *o = gguf_find_tensor(f, with);
+            gguf_w_tensor(w, name, o->type, o->n_dims, o->ne, o->data);
+            continue;
+        }
+        gguf_w_tensor(w, name, t->type, t->n_dims, t->ne, t->data);
+    }
+    st = gguf_writer_write(w, dst, err);
+    gguf_writer_free(w);
+    gguf_close(f);
+    return st;
+}
+
+static void expect_fail(const char *path, wm_status code, const char *needle) {
+    llm_model *m = NULL;
+    wm_error err;
+    wm_error_clear(&err);
+    wm_status st = llm_model_load(path, &m, &err);
+    CHECK_EQ_INT(st, code);
+    CHECK(m == NULL);
+    char buf[512];
+    wm_error_format(&err, buf, sizeof buf);
+    if (!strstr(buf, needle))
+        fprintf(stderr, "error text '%s' lacks '%s'\n", buf, needle);
+    CHECK(strstr(buf, needle) != NULL);
+    llm_model_free(m);
+}
+
+static void test_malformed(void) {
+    char base[700], bad[700];
+    snprintf(base, sizeof base, "%s/t_model-base.gguf", tmpdir);
+    snprintf(bad, sizeof bad, "%s/t_model-bad.gguf", tmpdir);
+    llm_synth_params sp = llm_synth_default_params();
+    sp.preset = "tiny";
+    sp.type = LLM_Q8_0;
+    wm_error err;
+    CHECK_EQ_INT(llm_synth_write(&sp, base, &err), WM_OK);
+
+    CHECK_EQ_INT(rewrite(base, bad, "blk.1.ffn_up.weight", NULL, 0, NULL,
+                         NULL, NULL, &err), WM_OK);
+    expect_fail(bad, WM_ERR_FORMAT, "missing tensor 'blk.1.ffn_up.weight'");
+    CHECK_EQ_INT(rewrite(base, bad, NULL, NULL, 0, NULL, "blk.0.attn_k.weight",
+                         "blk.0.attn_q.weight", &err), WM_OK);
+    expect_fail(bad, WM_ERR_FORMAT,
+                "tensor 'blk.0.attn_k.weight': shape [256, 256], expected "
+                "[256, 128]");
+    CHECK_EQ_INT(rewrite(base, bad, NULL, "llama.attention.head_count_kv", 3,
+                         NULL, NULL, NULL, &err), WM_OK);
+    expect_fail(bad, WM_ERR_FORMAT, "head dims inconsistent");
+    CHECK_EQ_INT(rewrite(base, bad, NULL, "llama.attention.head_count", 3,
+                         NULL, NULL, NULL, &err), WM_OK);
+    expect_fail(bad, WM_ERR_FORMAT, "head dims inconsistent");
+    CHECK_EQ_INT(rewrite(base, bad, NULL, "llama.block_count", 0, NULL, NULL,
+                         NULL, &err), WM_OK);
+    expect_fail(bad, WM_ERR_FORMAT, "'llama.block_count' = 0 out of range");
+    CHECK_EQ_INT(rewrite(base, bad, NULL, "llama.block_count", 3, NULL, NULL,
+                         NULL, &err), WM_OK);
+    expect_fail(bad, WM_ERR_FORMAT, "missing tensor 'blk.2.attn_norm.weight'");
+    CHECK_EQ_INT(rewrite(base, bad, NULL, NULL, 0, "gptj", NULL, NULL, &err),
+                 WM_OK);
+    expect_fail(bad, WM_ERR_UNSUPPORTED, "architecture 'gptj' not supported");
+    CHECK_EQ_INT(rewrite(base, bad, "output_norm.weight", NULL, 0, NULL, NULL,
+                         NULL, &err), WM_OK);
+    expect_fail(bad, WM_ERR_FORMAT, "t_model-bad.gguf");  /* where */
+    /* qwen2 without its biases */
+    CHECK_EQ_INT(rewrite(base, bad, NULL, NULL, 0, "qwen2", NULL, NULL, &err),
+                 WM_OK);
+    expect_fail(bad, WM_ERR_FORMAT, "missing hyper-parameter "
+                "'qwen2.embedding_length'");
+
+    /* decode arguments are checked */
+    llm_model *m = NULL;
+    CHECK_EQ_INT(llm_model_load(base, &m, &err), WM_OK);
+    if (m) {
+        llm_ctx *c = mkctx(m, 1, 8, false, false);
+        int32_t t[3] = {1, 512, 5};
+        CHECK_EQ_INT(llm_decode(c, t, 3, 0, &err), WM_ERR_ARG);
+        t[1] = -1;
+        CHECK_EQ_INT(llm_decode(c, t, 3, 0, &err), WM_ERR_ARG);
+        t[1] = 7;
+        CHECK_EQ_INT(llm_decode(c, t, 3, 62, &err), WM_ERR_ARG);
+        CHECK_EQ_INT(llm_decode(c, t, 0, 0, &err), WM_ERR_ARG);
+        CHECK_EQ_INT(llm_decode(c, t, 3, 61, &err), WM_OK);
+        /* rewinding and re-decoding gives the same logits */
+        float a[512];
+        CHECK_EQ_INT(llm_decode(c, t, 3, 0, &err), WM_OK);
+        memcpy(a, llm_ctx_logits(c), sizeof a);
+        CHECK_EQ_INT(llm_decode(c, t, 2, 10, &err), WM_OK);
+        CHECK_EQ_INT(llm_decode(c, t, 3, 0, &err), WM_OK);
+        CHECK(memcmp(a, llm_ctx_logits(c), sizeof a) == 0);
+        llm_ctx_params cp = llm_ctx_default_params();
+        llm_ctx *c2 = NULL;
+        cp.n_ctx = -5;
+        CHECK_EQ_INT(llm_ctx_new(m, &cp, &c2, &err), WM_ERR_ARG);
+        CHECK(c2 == NULL);
+        llm_ctx_free(c);
+        llm_model_free(m);
+    }
+    remove(base);
+    remove(bad);
+}
+
+int main(void) {
+    const char *t = getenv("WM_TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s", t && *t ? t : "/tmp");
+    llm_kernels_init();
+    for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++)
+        check_model("tiny", TYPES[i].type, TYPES[i].tol, 11 + i);
+    check_model("tiny-tied", LLM_F32, 2e-4, 3);
+    check_model("tiny-tied", LLM_Q4_K, 8e-2, 4);
+    check_model("tiny-qwen2", LLM_F32, 2e-4, 5);
+    check_model("tiny-qwen2", LLM_Q8_0, 8e-2, 6);
+    check_model("tiny-qwen2", LLM_Q5_1, 8e-2, 7);
+    test_malformed();
+    return TEST_REPORT();
+}
