@@ -40,6 +40,8 @@ static const char usage_text[] =
     "usage: wasmind run [options] FILE.wasm [ARGS...]\n"
     "       wasmind validate FILE.wasm\n"
     "       wasmind convert llama2c MODEL.bin TOKENIZER.bin -o OUT.gguf\n"
+    "       wasmind llm generate|bench|synth ... (see `wasmind llm --help`)\n"
+    "       wasmind quantize IN.gguf OUT.gguf TYPE\n"
     "       wasmind FILE.wasm [ARGS...]          (same as `run`)\n"
     "       wasmind --help | --version\n"
     "\n"
@@ -661,6 +663,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "validate") == 0) return cmd_validate(argc - 2, argv + 2);
+    if (strcmp(cmd, "llm") == 0) return cli_llm(argc - 2, argv + 2);
+    if (strcmp(cmd, "quantize") == 0) return cli_quantize(argc - 2, argv + 2);
     if (strcmp(cmd, "convert") == 0) return cli_convert(argc - 2, argv + 2);
     if (cmd[0] == '-') return cmd_run(argc - 1, argv + 1);
     /* `wasmind FILE.wasm ...`: a path, not a command name. */
