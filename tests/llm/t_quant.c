@@ -269,6 +269,88 @@ static void test_known_blocks(void)
     }
 }
 
+/* ==== Golden bytes from ggml ===========================================
+ * FNV-1a hashes of the bytes ggml's own quantize_row_<type>_ref writes for
+ * golden_input() (computed once by a throw-away program that dlopen()ed
+ * libggml-base.so of llama.cpp as shipped in the npm package
+ * @node-llama-cpp/linux-x64 3.22.1, feeding it this same generator).
+ * The same check over 7 input regimes x 64 super-blocks also found every
+ * dequantize_row_<type> output bit-identical to ours. */
+/* Deterministic input for the golden hashes: 8 super-blocks (2048
+ * floats), each 256 a different regime: N(0,1), uniform [-1,1), N(0,1)
+ * with 1% x50 outliers, all positive, alternating zero sub-blocks,
+ * small integers (rounding ties), N(0,1)*1e4, tiny 1e-3 values. */
+static uint64_t golden_state;
+static uint32_t golden_u32(void)
+{
+    golden_state ^= golden_state >> 12;
+    golden_state ^= golden_state << 25;
+    golden_state ^= golden_state >> 27;
+    return (uint32_t)((golden_state * 2685821657736338717ull) >> 32);
+}
+static float golden_unit(void) { return (float)(golden_u32() >> 8) * 0x1p-24f; }
+static float golden_normal(void)
+{
+    float s = golden_unit() + golden_unit() + golden_unit() + golden_unit() - 2.0f;
+    return s * 1.7320508f;
+}
+static void golden_input(float *x)
+{
+    golden_state = 0x243F6A8885A308D3ull;
+    for (int i = 0; i < 2048; i++) {
+        float v;
+        switch (i / 256) {
+        case 0: v = golden_normal(); break;
+        case 1: v = golden_unit() * 2 - 1; break;
+        case 2: v = golden_normal() * (golden_u32() % 100 == 0 ? 50.0f : 1.0f); break;
+        case 3: v = golden_unit(); break;
+        case 4: v = (i / 16) % 2 ? golden_normal() : 0.0f; break;
+        case 5: v = (float)((int)(golden_u32() % 9) - 4); break;
+        case 6: v = golden_normal() * 1e4f; break;
+        default: v = golden_normal() * 1e-3f; break;
+        }
+        x[i] = v;
+    }
+}
+static uint64_t fnv1a(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) { h ^= b[i]; h *= 0x100000001b3ull; }
+    return h;
+}
+
+static void test_golden_ggml(void)
+{
+    static const struct { llm_type t; uint64_t h; } G[] = {
+        {LLM_Q4_0, 0x6d33e7eaaf0a0ce2ull}, {LLM_Q4_1, 0x377ad98ba4206151ull},
+        {LLM_Q5_0, 0xbe1820065d4d9f5dull}, {LLM_Q5_1, 0xefd2efefe1cda14dull},
+        {LLM_Q8_0, 0x86a83c38a6cded97ull}, {LLM_Q8_1, 0xd08459b92c9f4e13ull},
+        {LLM_Q2_K, 0x7fe7d21e0d6a2696ull}, {LLM_Q3_K, 0xacf90a14ab83e8d0ull},
+        {LLM_Q4_K, 0x5cf94edd8f52ef3cull}, {LLM_Q5_K, 0x4a7e53b918ef8038ull},
+        {LLM_Q6_K, 0x022b05e2e8d2ed6full}, {LLM_Q8_K, 0xd56cd6ae8158e7e4ull},
+    };
+    static float x[2048];
+    static unsigned char q[2048 * 4];
+    for (size_t i = 0; i < WM_ARRAY_LEN(G); i++) {
+        const llm_type_traits *tr = llm_traits(G[i].t);
+        golden_input(x);
+        memset(q, 0, sizeof q);
+        tr->from_float_ref(x, q, 2048);
+        uint64_t h = fnv1a(q, llm_row_size(G[i].t, 2048));
+        if (h != G[i].h)
+            fprintf(stderr, "%s: reference quantiser bytes differ from "
+                    "ggml's\n", tr->name);
+        CHECK(h == G[i].h);
+        /* the fast activation quantisers promise the same bytes */
+        if (G[i].t == LLM_Q8_0 || G[i].t == LLM_Q8_1 || G[i].t == LLM_Q8_K) {
+            memset(q, 0, sizeof q);
+            tr->from_float(x, q, 2048);
+            CHECK(fnv1a(q, llm_row_size(G[i].t, 2048)) == G[i].h);
+        }
+    }
+}
+
 /* ==== Round trips ====================================================== */
 
 static void test_roundtrip(void)
@@ -477,11 +559,13 @@ int main(void)
     test_layouts();
     test_halves("scalar");
     test_known_blocks();
+    test_golden_ggml();
     test_roundtrip();
     if (have_avx2) {
         CHECK(llm_kernels_force("avx2"));
         test_halves("avx2");
         test_known_blocks();
+        test_golden_ggml();
         test_roundtrip();
     }
     test_vec_dot(have_avx2);
