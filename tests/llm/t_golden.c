@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 #include "llm/generate.h"
@@ -40,6 +41,11 @@ static char *slurp(const char *path, size_t *len) {
     if (b) b[n] = 0;
     *len = n;
     return b;
+}
+
+static bool stop_now(void *ud, const char *t, size_t n) {
+    (void)ud, (void)t, (void)n;
+    return false;
 }
 
 typedef struct sbuf {
@@ -157,6 +163,63 @@ static void golden_bos(const char *path, const char *want_path) {
     free(want);
 }
 
+
+/* Stop strings and the step-wise API on the real model. */
+static void golden_stop(const char *path) {
+    wm_error err;
+    llm_model *m = NULL;
+    llm_ctx *c = NULL;
+    CHECK_EQ_INT(llm_model_load(path, &m, &err), WM_OK);
+    if (!m) return;
+    llm_ctx_params cp = llm_ctx_default_params();
+    cp.n_ctx = 256;
+    CHECK_EQ_INT(llm_ctx_new(m, &cp, &c, &err), WM_OK);
+    const char *stops[] = {"named Lily", "zzz"};
+    llm_gen_params gp = llm_gen_default_params();
+    gp.sampling.temp = 0;
+    gp.echo_prompt = true;
+    gp.stop = stops;
+    gp.n_stop = 2;
+    gp.n_predict = 100;
+    sbuf out = {0};
+    llm_gen_stats st;
+    const char *prompt = "Once upon a time";
+    CHECK_EQ_INT(llm_generate(c, prompt, strlen(prompt), &gp, collect, &out,
+                              &st, &err), WM_OK);
+    CHECK_EQ_INT(st.stop, LLM_STOP_STRING);
+    CHECK(out.p && strcmp(out.p, "Once upon a time, there was a little girl ")
+                   == 0);
+    free(out.p);
+    /* without echo: only the continuation, its leading space kept */
+    gp.echo_prompt = false;
+    gp.n_stop = 0;
+    gp.n_predict = 4;
+    memset(&out, 0, sizeof out);
+    CHECK_EQ_INT(llm_generate(c, prompt, strlen(prompt), &gp, collect, &out,
+                              &st, &err), WM_OK);
+    CHECK(out.p && strcmp(out.p, ", there was a") == 0);
+    CHECK_EQ_INT(st.n_gen, 4);
+    free(out.p);
+    /* the callback can stop the loop */
+    gp.n_predict = 50;
+    CHECK_EQ_INT(llm_generate(c, prompt, strlen(prompt), &gp, stop_now, NULL,
+                              &st, &err), WM_OK);
+    CHECK_EQ_INT(st.stop, LLM_STOP_CALLBACK);
+    CHECK_EQ_INT(st.n_gen, 1);
+    /* the context running out ends generation */
+    llm_ctx_free(c);
+    cp.n_ctx = 12;
+    c = NULL;
+    CHECK_EQ_INT(llm_ctx_new(m, &cp, &c, &err), WM_OK);
+    gp.n_predict = -1;
+    CHECK_EQ_INT(llm_generate(c, prompt, strlen(prompt), &gp, NULL, NULL,
+                              &st, &err), WM_OK);
+    CHECK_EQ_INT(st.stop, LLM_STOP_CONTEXT);
+    CHECK_EQ_INT(st.n_prompt + st.n_gen, 13);
+    llm_ctx_free(c);
+    llm_model_free(m);
+}
+
 /* The CLI prints exactly run.c's output on stdout. */
 static void golden_cli(const char *path, const char *want, size_t want_len) {
     const char *cli = getenv("WASMIND");
@@ -180,6 +243,16 @@ static void golden_cli(const char *path, const char *want, size_t want_len) {
     CHECK_EQ_INT(pclose(p), 0);
     CHECK(out.p && out.n == want_len && memcmp(out.p, want, want_len) == 0);
     free(out.p);
+    /* errors: a missing model is exit 1, a bad option exit 2 */
+    snprintf(cmd, sizeof cmd, "%s llm generate -m /nonexistent.gguf -p x "
+             "2>/dev/null", cli);
+    CHECK_EQ_INT(WEXITSTATUS(system(cmd)), 1);
+    snprintf(cmd, sizeof cmd, "%s llm generate -m %s -p x --temp abc "
+             "2>/dev/null", cli, path);
+    CHECK_EQ_INT(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof cmd, "%s quantize %s /nonexistent/o.gguf q9_9 "
+             "2>/dev/null", cli, path);
+    CHECK_EQ_INT(WEXITSTATUS(system(cmd)), 2);
 }
 
 int main(void) {
@@ -203,6 +276,7 @@ int main(void) {
     golden_text(gguf, 2, 3, want, want_len);
     golden_bos(gguf, ids);
     golden_cli(gguf, want, want_len);
+    golden_stop(gguf);
 
     /* The llama2.c pair, converted to GGUF. */
     wm_error err;
