@@ -246,7 +246,34 @@ fn fs_checks(t: &mut T, root: &str, extra: &[String]) {
     t.check("remove_dir_all.gone", !r.join("a").exists(), String::new());
     t.ok("remove_dir_all.many", fs::remove_dir_all(&many));
 
+    // Hard links and timestamps (the clock and the file system agree).
+    let f4 = r.join("hard.txt");
+    t.ok("write.for_link", fs::write(&f4, b"linked\n"));
+    t.ok("hard_link", fs::hard_link(&f4, r.join("hard2.txt")));
+    t.check(
+        "hard_link.content",
+        fs::read_to_string(r.join("hard2.txt")).ok().as_deref() == Some("linked\n"),
+        String::new(),
+    );
+    let now = std::time::SystemTime::now();
+    let age = fs::metadata(&f4)
+        .and_then(|m| m.modified())
+        .map(|m| now.duration_since(m).map(|d| d.as_secs()).unwrap_or(0));
+    t.check("mtime.recent", matches!(age, Ok(s) if s < 3600), format!("{:?}", age));
+    t.ok("remove.link1", fs::remove_file(&f4));
+    t.ok("remove.link2", fs::remove_file(r.join("hard2.txt")));
+
     // Symbolic links made by rust.sh: one inside the pre-open, one out.
+    t.check(
+        "read_link",
+        fs::read_link(r.join("link-in")).ok().as_deref() == Some(Path::new("inside.txt")),
+        format!("{:?}", fs::read_link(r.join("link-in"))),
+    );
+    t.check(
+        "symlink_metadata",
+        fs::symlink_metadata(r.join("link-out")).map(|m| m.file_type().is_symlink()).ok() == Some(true),
+        format!("{:?}", fs::symlink_metadata(r.join("link-out")).map(|m| m.file_type())),
+    );
     t.check(
         "symlink.inside",
         fs::read_to_string(r.join("link-in")).ok().as_deref() == Some("inside\n"),
