@@ -127,20 +127,26 @@ test-san:
 	@SPEC_DIR=$(SPEC_DIR) MAKE=$(MAKE) scripts/run-tests.sh --san
 
 # ==== Guest apps, demo, benchmarks ======================================
-# make apps     apps/*.c -> $(BUILD)/apps/NAME.wasm (Debian clang + wasi-libc;
-#               the headers and libc are found without --sysroot)
+# make apps     apps/*.c and apps/*.rs -> $(BUILD)/apps/NAME.wasm (Debian
+#               clang + wasi-libc, the headers and libc found without
+#               --sysroot; Debian rustc with its wasm32-wasi std); C apps
+#               are C11 and warning-clean under $(WARN)
 # make demo     build wasmind + apps, run hello.wasm and a compute guest
 # make wasi-check  run the self-checking WASI guest apps/wasitest.c (one
 #               "ok NAME" per check; exits 7 when all passed)
 # make bench    bench/prog/*.c compiled to wasm32-wasi (clang -O2) and
 #               natively (gcc -O2); runs both, best of BENCH_RUNS, checks
 #               the outputs agree, prints times, ratios, geomean and the
-#               hello-world start-up time
+#               hello-world start-up time. Programs in BENCH_INPUTS
+#               (NAME=SIZE) read an input file the driver makes once in
+#               $(BUILD)/bench/NAME.input (wasmind gets --dir for it):
+#               fileread reads 100 MiB in 64 KiB fd_read chunks
 WASM_CC      ?= clang
 WASM_CFLAGS  ?= --target=wasm32-wasi -O2
 BENCH_CC     ?= gcc
 BENCH_CFLAGS ?= -O2
 BENCH_RUNS   ?= 3
+BENCH_INPUTS ?= fileread=100M
 
 APP_WASM    := $(patsubst apps/%.c,$(BUILD)/apps/%.wasm,$(sort $(wildcard apps/*.c))) \
                $(patsubst apps/%.rs,$(BUILD)/apps/%.wasm,$(sort $(wildcard apps/*.rs)))
@@ -160,12 +166,15 @@ wasi-check: $(CLI) $(BUILD)/apps/wasitest.wasm
 
 $(BUILD)/apps/%.wasm: apps/%.c
 	@mkdir -p $(dir $@)
-	$(WASM_CC) $(WASM_CFLAGS) $< -o $@
+	$(WASM_CC) $(WASM_CFLAGS) -std=c11 $(WARN) $< -o $@
 
 # Rust guests: Debian's rustc (not whatever rustc is first on PATH: that
 # one may lack the wasm32-wasi standard library).
 WASM_RUSTC      ?= /usr/bin/rustc
-WASM_RUSTFLAGS  ?= --target wasm32-wasi --edition 2021 -C opt-level=2
+# strip=debuginfo: std's DWARF makes a 6 MB module of a 200 KB program
+# (slower to load); the name section stays, so traps keep their backtraces.
+WASM_RUSTFLAGS  ?= --target wasm32-wasi --edition 2021 -C opt-level=2 \
+                   -C strip=debuginfo
 
 $(BUILD)/apps/%.wasm: apps/%.rs
 	@mkdir -p $(dir $@)
@@ -173,7 +182,8 @@ $(BUILD)/apps/%.wasm: apps/%.rs
 
 # WASI test suite: guests tests/wasi/*.c and *.rs -> $(BUILD)/wasi/NAME.wasm,
 # run by tests/wasi/run.sh (expected exit codes and output, sandbox escapes
-# checked against the host files afterwards).
+# checked against the host files afterwards). The example apps are built
+# too: tests/wasi/cases/apps.sh runs them from $(BUILD)/apps.
 WASI_TEST_WASM := $(patsubst tests/wasi/%.c,$(BUILD)/wasi/%.wasm,$(sort $(wildcard tests/wasi/*.c))) \
                   $(patsubst tests/wasi/%.rs,$(BUILD)/wasi/%.wasm,$(sort $(wildcard tests/wasi/*.rs)))
 
@@ -186,7 +196,7 @@ $(BUILD)/wasi/%.wasm: tests/wasi/%.rs
 	@mkdir -p $(dir $@)
 	$(WASM_RUSTC) $(WASM_RUSTFLAGS) $< -o $@
 
-wasi-test: $(CLI) $(WASI_TEST_WASM)
+wasi-test: $(CLI) $(WASI_TEST_WASM) $(APP_WASM)
 	@tests/wasi/run.sh $(CLI) $(BUILD)/wasi
 
 $(BUILD)/bench/%.wasm: bench/prog/%.c
@@ -213,7 +223,42 @@ demo-run: $(CLI) $(APP_WASM)
 
 bench: $(CLI) $(BUILD)/apps/hello.wasm $(BENCH_BINS) $(BUILD)/bench/driver
 	$(BUILD)/bench/driver --runs $(BENCH_RUNS) --wasmind $(CLI) \
-	    --dir $(BUILD)/bench --hello $(BUILD)/apps/hello.wasm $(BENCH_NAMES)
+	    --dir $(BUILD)/bench --hello $(BUILD)/apps/hello.wasm \
+	    $(addprefix --input ,$(BENCH_INPUTS)) $(BENCH_NAMES)
+
+# make bench-kernels  tensor-kernel micro-benchmark (bench/llm_kernels.c):
+#               matvec/matmul GB/s, GFLOP/s, share of measured stream
+#               bandwidth, per type, 1 and 2 threads; BENCH_KERNELS_ARGS
+#               passes options (e.g. --isa scalar --types q4_0,q4_k)
+BENCH_KERNELS_ARGS ?=
+.PHONY: bench-kernels
+$(BUILD)/bench-kernels: bench/llm_kernels.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
+bench-kernels: $(BUILD)/bench-kernels
+	$(BUILD)/bench-kernels $(BENCH_KERNELS_ARGS)
+
+# make bench-llm  engine tokens/s on the TinyLlama 1.1B shape: synthesises
+#               it in Q4_0 and Q8_0 once (seeded random weights, cached in
+#               build/models/, ~0.6 and ~1.1 GB), then runs `wasmind llm
+#               bench -p 128 -n 64` at BENCH_LLM_THREADS threads: prompt
+#               (pp) and generation (tg) tokens/s, mean ± stddev over
+#               BENCH_LLM_REPS, and tg's share of the read bandwidth measured
+#               in the same run (model bytes x tg t/s / bandwidth)
+BENCH_LLM_THREADS ?= 1 2
+BENCH_LLM_REPS    ?= 3
+BENCH_LLM_MODELS  := build/models/tinyllama-1.1b-q4_0.gguf \
+                     build/models/tinyllama-1.1b-q8_0.gguf
+.PHONY: bench-llm
+build/models/tinyllama-1.1b-%.gguf: | $(CLI)
+	@mkdir -p $(@D)
+	$(CLI) llm synth --preset 1.1B --type $* --seed 1 -o $@
+
+bench-llm: $(CLI) $(BENCH_LLM_MODELS)
+	@for m in $(BENCH_LLM_MODELS); do for t in $(BENCH_LLM_THREADS); do \
+	    $(CLI) llm bench -m $$m -t $$t -p 128 -n 64 -r $(BENCH_LLM_REPS) \
+	        || exit 1; echo; done; done
 
 # ==== Fuzzing (clang libFuzzer + ASan + UBSan) ===========================
 # make fuzz [FUZZ_SECONDS=600]  run fuzz/fuzz_decode.c (decode + validate +
