@@ -12,8 +12,8 @@
 #define KQ_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /* Tile loops must be fully unrolled so the R x T accumulators live in
- * registers: GCC -O2 leaves them as stack arrays otherwise (measured:
- * Q4_0 tile 49 -> see bench numbers in the commit message). */
+ * registers: without it GCC 12 -O2 keeps acc[][] on the stack, one load
+ * and one store around every FMA (seen in objdump of the Q4_0 tile). */
 #define UNROLL _Pragma("GCC unroll 8")
 
 /* ==== Helpers ========================================================== */
@@ -22,6 +22,13 @@ static inline KQ_AVX2 float hsum_ps(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v),
                           _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline KQ_AVX2 float hsum4_ps(__m128 s)
+{
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
@@ -175,8 +182,12 @@ static inline KQ_AVX2 __m256i act_q8_1(const void *row, int ib, float *d,
 
 /* Tile shape for the 32-blocks: 2 rows x 4 tokens keeps 8 accumulators,
  * 2 unpacked weight blocks and their |x| in the 16 ymm registers. */
+#ifndef T32_ROWS
 #define T32_ROWS 2
+#endif
+#ifndef T32_TOKS
 #define T32_TOKS 4
+#endif
 
 #define DEFINE_BLOCK32(NAME, UNPACK, ACT, STEP)                              \
 static KQ_AVX2 void vec_dot_##NAME##_avx2(int n, float *s, const void *vx,   \
@@ -248,18 +259,26 @@ DEFINE_BLOCK32(q5_1_q8_1, unpack_q5_1, act_q8_1, STEP_OFFSET)
  * (one FMA per super-block per output, plus the mins term for Q4_K/Q5_K)
  * is the same sequence in both, so the two agree bit for bit. */
 
+#ifndef K_ROWS
 #define K_ROWS 2
+#endif
+#ifndef K_TOKS
 #define K_TOKS 4
+#endif
 #define KQ_ALWAYS_INLINE static inline __attribute__((always_inline)) KQ_AVX2
 
-static inline void k4_scales(const uint8_t *s12, uint8_t *sc, uint8_t *mn)
+/* Unpack Q4_K/Q5_K's 12 scale bytes into 8 scales (bytes 0..7) and 8
+ * mins (bytes 8..15) with four 32-bit mask-and-shift steps (the layout is
+ * drawn at get_scale_min_k4 in quant.c). */
+static inline void k4_scales(const uint8_t *s12, uint32_t out[4])
 {
-    for (int j = 0; j < 4; j++) {
-        sc[j] = s12[j] & 63;
-        mn[j] = s12[j + 4] & 63;
-        sc[j + 4] = (uint8_t)((s12[j + 8] & 0xF) | ((s12[j] >> 6) << 4));
-        mn[j + 4] = (uint8_t)((s12[j + 8] >> 4) | ((s12[j + 4] >> 6) << 4));
-    }
+    const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
+    uint32_t u[3];
+    memcpy(u, s12, 12);
+    out[0] = u[0] & km1;
+    out[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
+    out[2] = u[1] & km1;
+    out[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
 }
 
 KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
@@ -268,7 +287,7 @@ KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     __m256 acc[K_ROWS][K_TOKS];
-    __m128 macc[K_ROWS][K_TOKS];
+    __m128 macc[K_ROWS][K_TOKS];    /* mins term, 4 lanes */
     UNROLL for (int r = 0; r < R; r++)
         UNROLL for (int t = 0; t < T; t++) {
             acc[r][t] = _mm256_setzero_ps();
@@ -280,7 +299,8 @@ KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
     for (int i = 0; i < n / QK_K; i++) {
         const uint8_t *bx[K_ROWS];
         const block_q8_K *by[K_TOKS];
-        uint8_t sc[K_ROWS][8], mn[K_ROWS][8];
+        uint32_t scm[K_ROWS][4];     /* 8 scales, then 8 mins (bytes) */
+        __m128i mins16[K_ROWS];
         float dx[K_ROWS], dmx[K_ROWS];
         __m256i hb[K_ROWS];
         UNROLL for (int r = 0; r < R; r++) {
@@ -288,7 +308,9 @@ KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
             const block_q4_K *b4 = (const block_q4_K *)bx[r];
             dx[r] = h2f(b4->d);
             dmx[r] = h2f(b4->dmin);
-            k4_scales(b4->scales, sc[r], mn[r]);
+            k4_scales(b4->scales, scm[r]);
+            mins16[r] = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)scm[r][3],
+                                                        (int)scm[r][2]));
             if (five)
                 hb[r] = _mm256_loadu_si256(
                     (const __m256i *)((const block_q5_K *)bx[r])->qh);
@@ -314,8 +336,9 @@ KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
                         _mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
                     hb[r] = _mm256_srli_epi16(h, 2);
                 }
-                sl[r] = _mm256_set1_epi16(sc[r][2 * j]);
-                sh[r] = _mm256_set1_epi16(sc[r][2 * j + 1]);
+                const uint8_t *sc = (const uint8_t *)scm[r];
+                sl[r] = _mm256_set1_epi16(sc[2 * j]);
+                sh[r] = _mm256_set1_epi16(sc[2 * j + 1]);
             }
             UNROLL for (int t = 0; t < T; t++) {
                 const int8_t *q8 = by[t]->qs + 64 * j;
@@ -332,24 +355,24 @@ KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
             }
         }
         UNROLL for (int t = 0; t < T; t++) {
-            int bs[8];
-            for (int j = 0; j < 8; j++)
-                bs[j] = by[t]->bsums[2 * j] + by[t]->bsums[2 * j + 1];
+            /* sums of the 8 sub-blocks of 32 activations, from bsums */
+            __m256i b16 = _mm256_loadu_si256((const __m256i *)by[t]->bsums);
+            __m128i bs = _mm_hadd_epi16(_mm256_castsi256_si128(b16),
+                                        _mm256_extracti128_si256(b16, 1));
             UNROLL for (int r = 0; r < R; r++) {
-                int summ = 0;
-                for (int j = 0; j < 8; j++) summ += mn[r][j] * bs[j];
                 acc[r][t] = _mm256_fmadd_ps(
                     _mm256_set1_ps(by[t]->d * dx[r]),
                     _mm256_cvtepi32_ps(sumi[r][t]), acc[r][t]);
-                macc[r][t] = _mm_fmadd_ss(_mm_set_ss(by[t]->d * dmx[r]),
-                                          _mm_set_ss((float)summ), macc[r][t]);
+                macc[r][t] = _mm_fmadd_ps(
+                    _mm_set1_ps(by[t]->d * dmx[r]),
+                    _mm_cvtepi32_ps(_mm_madd_epi16(mins16[r], bs)),
+                    macc[r][t]);
             }
         }
     }
     UNROLL for (int r = 0; r < R; r++)
         UNROLL for (int t = 0; t < T; t++)
-            y[(size_t)t * ys + r] =
-                hsum_ps(acc[r][t]) - _mm_cvtss_f32(macc[r][t]);
+            y[(size_t)t * ys + r] = hsum_ps(acc[r][t]) - hsum4_ps(macc[r][t]);
 }
 
 KQ_ALWAYS_INLINE void q6k_kernel(int n, const void *w, size_t ws,
