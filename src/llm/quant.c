@@ -848,14 +848,24 @@ static void vec_dot_q2_K_q8_K_ref(int n, float *s, const void *vx,
     const block_q8_K *y = vy;
     float sumf = 0;
     for (int i = 0; i < n / QK_K; i++) {
-        int sumi = 0, summ = 0;
-        for (int sb = 0; sb < 16; sb++) {
-            int sub = 0;
-            for (int e = sb * 16; e < sb * 16 + 16; e++)
-                sub += q2_bits(x[i].qs, e) * y[i].qs[e];
-            sumi += (x[i].scales[sb] & 0xF) * sub;
-            summ += (x[i].scales[sb] >> 4) * y[i].bsums[sb];
+        /* element n*128 + 32j + 16h + l: 2 bits at qs[n*32 + 16h + l]
+         * >> 2j, scale (n*128 + 32j + 16h) / 16 = is */
+        const uint8_t *q2 = x[i].qs;
+        const int8_t *q8 = y[i].qs;
+        int sumi = 0, summ = 0, is = 0;
+        for (int nn = 0; nn < QK_K / 128; nn++, q2 += 32) {
+            for (int j = 0; j < 4; j++, q8 += 32) {
+                for (int h = 0; h < 2; h++, is++) {
+                    int sub = 0;
+                    for (int l = 0; l < 16; l++)
+                        sub += ((q2[16 * h + l] >> (2 * j)) & 3) *
+                               q8[16 * h + l];
+                    sumi += (x[i].scales[is] & 0xF) * sub;
+                }
+            }
         }
+        for (int sb = 0; sb < 16; sb++)
+            summ += (x[i].scales[sb] >> 4) * y[i].bsums[sb];
         sumf += y[i].d * (H2F(x[i].d) * (float)sumi -
                           H2F(x[i].dmin) * (float)summ);
     }
@@ -949,12 +959,22 @@ static void vec_dot_q3_K_q8_K_ref(int n, float *s, const void *vx,
     for (int i = 0; i < n / QK_K; i++) {
         int8_t sc[16];
         q3_k_scales(x[i].scales, sc);
-        int sumi = 0;
-        for (int sb = 0; sb < 16; sb++) {
-            int sub = 0;
-            for (int e = sb * 16; e < sb * 16 + 16; e++)
-                sub += q3_val(&x[i], e) * y[i].qs[e];
-            sumi += sc[sb] * sub;
+        /* as Q2_K, plus the high bit: hmask[16h + l] bit 4n + j */
+        const uint8_t *q3 = x[i].qs, *hm = x[i].hmask;
+        const int8_t *q8 = y[i].qs;
+        int sumi = 0, is = 0, bit = 0;
+        for (int nn = 0; nn < QK_K / 128; nn++, q3 += 32) {
+            for (int j = 0; j < 4; j++, q8 += 32, bit++) {
+                for (int h = 0; h < 2; h++, is++) {
+                    int sub = 0;
+                    for (int l = 0; l < 16; l++) {
+                        int v = ((q3[16 * h + l] >> (2 * j)) & 3) -
+                                (((hm[16 * h + l] >> bit) & 1) ? 0 : 4);
+                        sub += v * q8[16 * h + l];
+                    }
+                    sumi += sc[is] * sub;
+                }
+            }
         }
         sumf += (H2F(x[i].d) * y[i].d) * (float)sumi;
     }
@@ -1233,12 +1253,30 @@ static void vec_dot_q6_K_q8_K_ref(int n, float *s, const void *vx,
     const block_q8_K *y = vy;
     float sumf = 0;
     for (int i = 0; i < n / QK_K; i++) {
+        /* per 128 elements: quarter k of 32 takes ql[l + 32*(k&1)]'s low
+         * (k < 2) or high nibble and qh[l] bits 2k..2k+1; scale index
+         * 8*chunk + 2k + l/16 (see q6_val) */
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *sc = x[i].scales, *q8 = y[i].qs;
         int sumi = 0;
-        for (int sb = 0; sb < 16; sb++) {
-            int sub = 0;
-            for (int e = sb * 16; e < sb * 16 + 16; e++)
-                sub += (q6_val(&x[i], e) - 32) * y[i].qs[e];
-            sumi += x[i].scales[sb] * sub;
+        for (int nn = 0; nn < QK_K / 128; nn++) {
+            int sub[8] = {0};
+            for (int is = 0; is < 2; is++)      /* l / 16, kept constant */
+            for (int l = 16 * is; l < 16 * is + 16; l++) {
+                const int v1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32;
+                const int v2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                const int v3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                const int v4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                sub[is + 0] += v1 * q8[l];
+                sub[is + 2] += v2 * q8[l + 32];
+                sub[is + 4] += v3 * q8[l + 64];
+                sub[is + 6] += v4 * q8[l + 96];
+            }
+            for (int k = 0; k < 8; k++) sumi += sc[k] * sub[k];
+            ql += 64;
+            qh += 32;
+            sc += 8;
+            q8 += 128;
         }
         sumf += (H2F(x[i].d) * y[i].d) * (float)sumi;
     }
