@@ -172,8 +172,7 @@ static int cmd_generate(int argc, char **argv) {
     llm_gen_params gp = llm_gen_default_params();
     llm_ctx_params cp = llm_ctx_default_params();
     gp.echo_prompt = true;
-    const char **stops = calloc((size_t)argc + 1, sizeof *stops);
-    if (!stops) return 1;
+    const char *stops[16];
     long long seed = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -194,24 +193,23 @@ static int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--frequency-penalty"))
             F_OPT(gp.sampling.frequency_penalty);
         else if (!strcmp(a, "--seed")) INT_OPT(seed, 0, INT64_MAX);
-        else if (!strcmp(a, "--stop")) NEED(stops[gp.n_stop++]);
+        else if (!strcmp(a, "--stop")) {
+            if (gp.n_stop == (int)WM_ARRAY_LEN(stops))
+                return usage("too many --stop strings (at most 16)%s", "");
+            NEED(stops[gp.n_stop++]);
+        }
         else if (!strcmp(a, "--ignore-eos")) gp.ignore_eos = true;
         else if (!strcmp(a, "--no-echo")) gp.echo_prompt = false;
         else if (!strcmp(a, "-t")) INT_OPT(cp.n_threads, 1, 512);
         else if (!strcmp(a, "-c")) INT_OPT(cp.n_ctx, 1, 1 << 20);
         else if (!strcmp(a, "-b")) INT_OPT(cp.n_batch, 1, 4096);
         else if (!strcmp(a, "--kv-f32")) cp.kv_f32 = true;
-        else {
-            free(stops);
-            return usage("unknown option `%s`", a);
-        }
+        else return usage("unknown option `%s`", a);
     }
     gp.sampling.seed = (uint64_t)seed;
     gp.stop = stops;
-    if (!model || !prompt) {
-        free(stops);
+    if (!model || !prompt)
         return usage("generate needs -m FILE and -p PROMPT%s", "");
-    }
     wm_error err;
     llm_model *m = NULL;
     llm_ctx *c = NULL;
@@ -237,7 +235,6 @@ static int cmd_generate(int argc, char **argv) {
 out:
     llm_ctx_free(c);
     llm_model_free(m);
-    free(stops);
     return rc;
 }
 

@@ -259,9 +259,9 @@ static wm_status load_hparams(loader *ld) {
         (st = hp_u32(ld, "context_length", 2048, 1, INT32_MAX,
                      &hp->n_ctx_train)))
         return st;
-    if (hp->n_embd % hp->n_head != 0 &&
-        !gguf_find(ld->f, "llama.attention.key_length") &&
-        !gguf_find(ld->f, "qwen2.attention.key_length"))
+    char kl_key[96];
+    snprintf(kl_key, sizeof kl_key, "%s.attention.key_length", ld->arch);
+    if (hp->n_embd % hp->n_head != 0 && !gguf_find(ld->f, kl_key))
         return wm_errf(ld->err, WM_ERR_FORMAT,
                        "head dims inconsistent: embedding_length %d not a "
                        "multiple of head_count %d",
