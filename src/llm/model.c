@@ -358,7 +358,9 @@ static wm_status model_init(gguf_file *f, llm_model *m, wm_error *err) {
         for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) ne *= (uint64_t)t->ne[d];
         m->n_params += ne;
         m->weight_bytes += t->nbytes;
-        if (t->n_dims >= 2 && t->type < LLM_TYPE_COUNT)
+        if (t->n_dims >= 2 && t->type < LLM_TYPE_COUNT &&
+            !gguf_str_eq(t->name, "token_embd.weight") &&
+            !gguf_str_eq(t->name, "output.weight"))
             by_type[t->type] += t->nbytes;
     }
     m->main_type = LLM_F32;

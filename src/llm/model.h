@@ -88,8 +88,8 @@ typedef struct llm_model {
     llm_layer *layers;       /* [n_layer] */
     uint64_t n_params;       /* elements in all tensors */
     uint64_t weight_bytes;   /* bytes of all tensors in the file */
-    llm_type main_type;      /* most common type among 2-D weights, by
-                                bytes (the "ftype" for display) */
+    llm_type main_type;      /* most common type among the layers' 2-D
+                                weights, by bytes (the "ftype" shown) */
     float *owned_f32;        /* dequantised 1-D tensors, if any */
 } llm_model;
 
