@@ -83,7 +83,7 @@ static double stream_bw(llm_pool *pool, const uint64_t *buf, size_t n)
 #if defined(__x86_64__) && defined(__GNUC__)
     if (__builtin_cpu_supports("avx2")) fn = bw_task_avx2;
 #endif
-    for (int r = 0; r < 5; r++) {
+    for (int r = 0; r < 12; r++) {
         double t0 = now_s();
         llm_pool_run(pool, fn, &c);
         double t = now_s() - t0;
