@@ -192,6 +192,9 @@ $(BUILD)/wasi/%.wasm: tests/wasi/%.c
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(WASM_CFLAGS) $< -o $@
 
+# The C guests share tests/wasi/wasi_check.h.
+$(patsubst tests/wasi/%.c,$(BUILD)/wasi/%.wasm,$(wildcard tests/wasi/*.c)): tests/wasi/wasi_check.h
+
 $(BUILD)/wasi/%.wasm: tests/wasi/%.rs
 	@mkdir -p $(dir $@)
 	$(WASM_RUSTC) $(WASM_RUSTFLAGS) $< -o $@

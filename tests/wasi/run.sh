@@ -42,7 +42,9 @@
 #
 # CLI flags the cases use (see `wasmind --help`): --dir HOST[::GUEST],
 # --dir-ro HOST[::GUEST] (read-only pre-open), --listen ADDR:PORT,
-# --env K=V, --max-memory BYTES[K|M|G].
+# --env K=V, --max-memory BYTES[K|M|G]. WASMIND_WASI_NO_OPENAT2=1 in the
+# run's environment (CASE_ENV) forces wasmind's own openat path walk
+# instead of openat2, so cases can cover both resolvers.
 set -uo pipefail
 
 if (($# != 2)); then
