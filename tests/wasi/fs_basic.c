@@ -455,6 +455,28 @@ static void unstable(void) {
     (void)__wasi_fd_close(fd);
 }
 
+/* Open one file until the fd table (or the host) says EMFILE; then close
+ * them all, and opening works again. */
+static void exhaust(void) {
+    static __wasi_fd_t fds[6000];
+    size_t n = 0;
+    __wasi_errno_t e = 0;
+    while (n < 6000 &&
+           (e = wc_open(D, "hello.txt", 0, __WASI_RIGHTS_FD_READ, 0,
+                        &fds[n])) == 0)
+        n++;
+    wc_eq("exhaust.emfile", e, __WASI_ERRNO_MFILE);
+    wc_true("exhaust.many", n >= 500, "gave up early");
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= __wasi_fd_close(fds[i]);
+    wc_eq("exhaust.closed", bad, 0);
+    __wasi_fd_t fd;
+    wc_eq("exhaust.reopen", wc_open(D, "hello.txt", 0, __WASI_RIGHTS_FD_READ,
+                                    0, &fd), 0);
+    wc_eq("exhaust.lowest", fd, D + 1);
+    (void)__wasi_fd_close(fd);
+}
+
 int main(void) {
     prestat();
     open_read();
@@ -462,5 +484,6 @@ int main(void) {
     dirs();
     links();
     unstable();
+    exhaust();
     return wc_done();
 }
