@@ -194,7 +194,8 @@ static wm_status load_tensors(loader *ld) {
     char name[96];
 
     /* Room for every 1-D tensor dequantised (upper bound). */
-    size_t n_f = (size_t)hp->n_embd * (1 + 2 * (size_t)hp->n_layer) +
+    size_t n_f = (size_t)hp->n_rot / 2 +
+                 (size_t)hp->n_embd * (1 + 2 * (size_t)hp->n_layer) +
                  (size_t)hp->n_layer * (size_t)(q_dim + 2 * kv_dim);
     m->owned_f32 = malloc(n_f * sizeof(float));
     if (!m->owned_f32)
@@ -205,8 +206,16 @@ static wm_status load_tensors(loader *ld) {
                       &m->output_norm)))
         return st;
     if ((st = get_mat(ld, "output.weight", hp->n_embd, hp->n_vocab, false,
-                      &m->output)))
+                      &m->output)) ||
+        (st = get_vec(ld, "rope_freqs.weight", hp->n_rot / 2, false,
+                      &m->rope_freqs)))
         return st;
+    for (int j = 0; m->rope_freqs && j < hp->n_rot / 2; j++)
+        if (!(m->rope_freqs[j] > 0 && m->rope_freqs[j] < 1e30f))
+            return wm_errf(ld->err, WM_ERR_FORMAT,
+                           "tensor 'rope_freqs.weight': element %d is %g "
+                           "(must be positive and finite)",
+                           j, (double)m->rope_freqs[j]);
     if (!m->output.data) {
         m->output = m->tok_embd;
         m->tied_output = true;
@@ -293,6 +302,24 @@ static wm_status load_hparams(loader *ld) {
         return wm_errf(ld->err, WM_ERR_FORMAT,
                        "head dims inconsistent: %d heads x %d too wide",
                        hp->n_head, hp->head_dim);
+    /* RoPE scaling: none, or linear (positions / factor). Other kinds
+     * (yarn, longrope) change the rotation itself: refuse them rather
+     * than produce wrong logits. */
+    hp->rope_freq_scale = 1.0f;
+    char key[96];
+    gguf_str sc;
+    snprintf(key, sizeof key, "%s.rope.scaling.type", ld->arch);
+    if (gguf_get_str(ld->f, key, &sc) && !gguf_str_eq(sc, "none")) {
+        if (!gguf_str_eq(sc, "linear"))
+            return wm_errf(ld->err, WM_ERR_UNSUPPORTED,
+                           "rope scaling '%.*s' not supported (none, linear)",
+                           (int)(sc.len > 32 ? 32 : sc.len), sc.ptr);
+        float factor;
+        if ((st = hp_f32(ld, "rope.scaling.factor", 1.0f, 1.0f, 1024.0f,
+                         &factor)))
+            return st;
+        hp->rope_freq_scale = 1.0f / factor;
+    }
     if ((st = hp_f32(ld, "rope.freq_base", 10000.0f, 1.0f, 1e12f,
                      &hp->rope_freq_base)) ||
         (st = hp_f32(ld, "attention.layer_norm_rms_epsilon", 1e-5f, 0.0f,
@@ -634,10 +661,15 @@ wm_status llm_ctx_new(const llm_model *m, const llm_ctx_params *pp,
         !(c->inv_freq = alloc64((size_t)hp->n_rot / 2 * 4)) ||
         !(c->rope_cs = alloc64(nb * (size_t)hp->n_rot * 4)))
         goto nomem;
-    /* theta_j = pos * base^(-2j / n_rot), as llama2.c and llama.cpp. */
-    for (int j = 0; j < hp->n_rot / 2; j++)
+    /* theta_j = pos * base^(-2j / n_rot), as llama2.c and llama.cpp;
+     * scaled by rope_freq_scale and divided by the rope_freqs factors
+     * when the model has them (both 1 for Llama 2). */
+    for (int j = 0; j < hp->n_rot / 2; j++) {
         c->inv_freq[j] =
             1.0f / powf(hp->rope_freq_base, (float)(2 * j) / (float)hp->n_rot);
+        if (hp->rope_freq_scale != 1.0f) c->inv_freq[j] *= hp->rope_freq_scale;
+        if (m->rope_freqs) c->inv_freq[j] /= m->rope_freqs[j];
+    }
     if (p.kv_f32) {
         c->dot_kv = dk_f32_s;
         c->axpy_kv = ax_f32_s;

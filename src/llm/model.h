@@ -17,7 +17,9 @@
  * rotary embeddings on adjacent pairs — GGUF's "normal" rope, for which
  * convert_hf_to_gguf permutes Q/K — SwiGLU, grouped-query attention, tied
  * or separate output matrix) and `qwen2` (the same plus Q/K/V biases,
- * NeoX rope on the two halves of each head).
+ * NeoX rope on the two halves of each head). RoPE scaling: linear
+ * ({arch}.rope.scaling.type/factor) and Llama 3.1's per-pair frequency
+ * factors (rope_freqs.weight); other kinds (yarn) are refused.
  *
  * Weights are views into the GGUF mapping, never copied: 2-D matrices are
  * llm_mat (any type quant.h supports), the token embedding is dequantised
@@ -63,6 +65,8 @@ typedef struct llm_hparams {
     int32_t n_ff;            /* feed-forward hidden width */
     int32_t n_ctx_train;     /* context_length (informational) */
     float rope_freq_base;    /* 10000 (Llama 2), 500000 (Llama 3) */
+    float rope_freq_scale;   /* positions are multiplied by this: 1, or
+                                1/factor for rope.scaling.type "linear" */
     float norm_eps;          /* RMSNorm epsilon */
 } llm_hparams;
 
@@ -83,6 +87,8 @@ typedef struct llm_model {
     llm_hparams hp;
     llm_mat tok_embd;        /* n_embd -> rows of n_vocab (lookup only) */
     const float *output_norm;
+    const float *rope_freqs;  /* [n_rot/2] per-pair frequency divisors
+                                (Llama 3.1 "rope_freqs.weight"), or NULL */
     llm_mat output;          /* n_embd -> n_vocab (token_embd when tied) */
     bool tied_output;
     llm_layer *layers;       /* [n_layer] */

@@ -13,7 +13,9 @@
  *     reference logits up to that budget;
  *   - 1 and 2 threads give bit-identical logits;
  *   - batched and token-by-token prompt processing agree (all logits);
- * and that malformed models fail with clear WM_ERR_FORMAT messages.
+ * and that malformed models fail with clear WM_ERR_FORMAT messages; the
+ * quantizer's type policy, the synthesiser's determinism, and linear
+ * RoPE scaling + rope_freqs against the reference.
  */
 #include <math.h>
 #include <stdio.h>
@@ -57,6 +59,8 @@ typedef struct refm {
     const llm_synth_preset *ps;
     int E, L, H, HKV, HD, F, V;
     bool neox;
+    double pscale;           /* position scale (linear rope scaling) */
+    const float *freqs;      /* rope_freqs divisors, or NULL */
     double *embd, *out, *on;
     rlayer *ly;
 } refm;
@@ -91,6 +95,7 @@ static bool ref_load(refm *r, const gguf_file *f, const llm_synth_preset *ps) {
     r->F = ps->n_ff;
     r->V = ps->n_vocab;
     r->neox = ps->arch == LLM_ARCH_QWEN2;
+    r->pscale = 1.0;
     int qd = r->H * r->HD, kvd = r->HKV * r->HD;
     r->embd = deq(f, "token_embd.weight", r->E, r->V);
     r->out = ps->tied ? r->embd : deq(f, "output.weight", r->E, r->V);
@@ -155,9 +160,11 @@ static void rms(double *y, const double *x, const double *w, int n) {
     for (int i = 0; i < n; i++) y[i] = x[i] * k * w[i];
 }
 
-static void rope(double *v, int pos, int hd, double base, bool neox) {
+static void rope(const refm *r, double *v, int pos, int hd, double base,
+                 bool neox) {
     for (int j = 0; j < hd / 2; j++) {
-        double th = pos * pow(base, -2.0 * j / hd);
+        double th = pos * r->pscale * pow(base, -2.0 * j / hd);
+        if (r->freqs) th /= r->freqs[j];
         int a = neox ? j : 2 * j, b = neox ? j + hd / 2 : 2 * j + 1;
         double x0 = v[a], x1 = v[b];
         v[a] = x0 * cos(th) - x1 * sin(th);
@@ -187,9 +194,9 @@ static void ref_forward(const refm *r, const int32_t *toks, int n,
             mv(kp, y->wk, xb, E, kvd, y->bk);
             mv(vp, y->wv, xb, E, kvd, y->bv);
             for (int h = 0; h < r->H; h++)
-                rope(q + h * HD, p, HD, r->ps->rope_freq_base, r->neox);
+                rope(r, q + h * HD, p, HD, r->ps->rope_freq_base, r->neox);
             for (int h = 0; h < r->HKV; h++)
-                rope(kp + h * HD, p, HD, r->ps->rope_freq_base, r->neox);
+                rope(r, kp + h * HD, p, HD, r->ps->rope_freq_base, r->neox);
             for (int h = 0; h < r->H; h++) {
                 int kh = h / (r->H / r->HKV);
                 double mx = -INFINITY, sum = 0;
@@ -645,6 +652,76 @@ static void test_quantize(void) {
     remove(s2);
 }
 
+/* Linear RoPE scaling and Llama 3.1's rope_freqs factors; other scaling
+ * kinds are refused. */
+static void test_rope_scaling(void) {
+    char base[700], scaled[700];
+    snprintf(base, sizeof base, "%s/t_model-rope.gguf", tmpdir);
+    snprintf(scaled, sizeof scaled, "%s/t_model-rope2.gguf", tmpdir);
+    llm_synth_params sp = llm_synth_default_params();
+    sp.preset = "tiny";
+    sp.seed = 21;
+    wm_error err;
+    CHECK_EQ_INT(llm_synth_write(&sp, base, &err), WM_OK);
+    float freqs[32];
+    for (int j = 0; j < 32; j++) freqs[j] = 1.0f + 0.25f * (float)j;
+    for (int kind = 0; kind < 2; kind++) {
+        gguf_file *f = NULL;
+        CHECK_EQ_INT(gguf_open(base, &f, &err), WM_OK);
+        if (!f) return;
+        gguf_writer *w = gguf_writer_new(32);
+        gguf_w_copy_kv(w, f, "");
+        gguf_w_str(w, "llama.rope.scaling.type", kind ? "yarn" : "linear");
+        gguf_w_f32(w, "llama.rope.scaling.factor", 4.0f);
+        for (uint64_t i = 0; i < f->n_tensors; i++) {
+            const gguf_tensor *t = &f->tensors[i];
+            char name[80];
+            snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+            gguf_w_tensor(w, name, t->type, t->n_dims, t->ne, t->data);
+        }
+        int64_t ne = 32;
+        gguf_w_tensor(w, "rope_freqs.weight", LLM_F32, 1, &ne, freqs);
+        CHECK_EQ_INT(gguf_writer_write(w, scaled, &err), WM_OK);
+        gguf_writer_free(w);
+        gguf_close(f);
+        llm_model *m = NULL;
+        wm_status st = llm_model_load(scaled, &m, &err);
+        if (kind == 1) {
+            CHECK_EQ_INT(st, WM_ERR_UNSUPPORTED);
+            CHECK(strstr(err.msg, "rope scaling 'yarn'") != NULL);
+            llm_model_free(m);
+            continue;
+        }
+        CHECK_EQ_INT(st, WM_OK);
+        if (!m) continue;
+        refm r;
+        CHECK(ref_load(&r, m->file, llm_synth_find("tiny")));
+        r.pscale = 0.25;
+        r.freqs = freqs;
+        int32_t toks[NP];
+        for (int i = 0; i < NP; i++) toks[i] = (int32_t)(1 + 37 * i % 500);
+        double *ref = malloc((size_t)NP * 512 * sizeof *ref);
+        ref_forward(&r, toks, NP, ref);
+        llm_ctx *c = mkctx(m, 2, 64, true, false);
+        CHECK_EQ_INT(llm_decode(c, toks, NP, 0, &err), WM_OK);
+        double e = rel_err(llm_ctx_logits(c), ref + (size_t)(NP - 1) * 512,
+                           512);
+        CHECK(e <= 2e-4);
+        /* and it matters: without the scaling the logits differ */
+        r.pscale = 1.0;
+        r.freqs = NULL;
+        ref_forward(&r, toks, NP, ref);
+        CHECK(rel_err(llm_ctx_logits(c), ref + (size_t)(NP - 1) * 512, 512)
+              > 1e-2);
+        llm_ctx_free(c);
+        free(ref);
+        ref_free(&r);
+        llm_model_free(m);
+    }
+    remove(base);
+    remove(scaled);
+}
+
 int main(void) {
     const char *t = getenv("WM_TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s", t && *t ? t : "/tmp");
@@ -658,5 +735,6 @@ int main(void) {
     check_model("tiny-qwen2", LLM_Q5_1, 8e-2, 7);
     test_malformed();
     test_quantize();
+    test_rope_scaling();
     return TEST_REPORT();
 }
