@@ -722,6 +722,52 @@ static void test_rope_scaling(void) {
     remove(scaled);
 }
 
+/* A 48-token prompt: big enough that attention runs on the pool (small
+ * steps run inline); 1 vs 2 threads bit for bit, against the reference,
+ * and against token-by-token decoding (which runs attention inline). */
+static void test_long_prompt(void) {
+    enum { N = 48 };
+    char path[700];
+    snprintf(path, sizeof path, "%s/t_model-long.gguf", tmpdir);
+    llm_synth_params sp = llm_synth_default_params();
+    sp.preset = "tiny";
+    sp.seed = 31;
+    wm_error err;
+    CHECK_EQ_INT(llm_synth_write(&sp, path, &err), WM_OK);
+    llm_model *m = NULL;
+    CHECK_EQ_INT(llm_model_load(path, &m, &err), WM_OK);
+    if (!m) return;
+    int32_t toks[N];
+    for (int i = 0; i < N; i++) toks[i] = (int32_t)((7 + 131 * i) % 512);
+    llm_ctx *c1 = mkctx(m, 1, 64, true, false);
+    llm_ctx *c2 = mkctx(m, 2, 64, true, false);
+    llm_ctx *ct = mkctx(m, 2, 64, true, false);
+    CHECK_EQ_INT(llm_decode(c1, toks, N, 0, &err), WM_OK);
+    CHECK_EQ_INT(llm_decode(c2, toks, N, 0, &err), WM_OK);
+    CHECK(memcmp(llm_ctx_logits(c1), llm_ctx_logits(c2), 512 * 4) == 0);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ_INT(llm_decode(ct, &toks[i], 1, i, &err), WM_OK);
+    double d = 0;
+    for (int v = 0; v < 512; v++) {
+        double x = fabs(llm_ctx_logits(ct)[v] - llm_ctx_logits(c2)[v]);
+        if (x > d) d = x;
+    }
+    CHECK(d < 1e-4);
+    refm r;
+    CHECK(ref_load(&r, m->file, llm_synth_find("tiny")));
+    double *ref = malloc((size_t)N * 512 * sizeof *ref);
+    ref_forward(&r, toks, N, ref);
+    CHECK(rel_err(llm_ctx_logits(c2), ref + (size_t)(N - 1) * 512, 512)
+          <= 2e-4);
+    free(ref);
+    ref_free(&r);
+    llm_ctx_free(c1);
+    llm_ctx_free(c2);
+    llm_ctx_free(ct);
+    llm_model_free(m);
+    remove(path);
+}
+
 int main(void) {
     const char *t = getenv("WM_TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s", t && *t ? t : "/tmp");
@@ -736,5 +782,6 @@ int main(void) {
     test_malformed();
     test_quantize();
     test_rope_scaling();
+    test_long_prompt();
     return TEST_REPORT();
 }
