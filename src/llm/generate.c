@@ -18,7 +18,10 @@ struct llm_gen {
     llm_detok detok;
     int32_t *toks;           /* [n_ctx + 1] sequence so far */
     int32_t n_toks;
-    int32_t n_past;          /* positions in the KV cache */
+    int32_t n_past;          /* positions in the KV cache: toks[0..n_past)
+                                when cache_valid */
+    bool cache_valid;
+    int32_t *ptoks;          /* [n_ctx] the new prompt's tokens */
     int32_t n_gen_decoded;   /* generated tokens run through the model */
     bool prompted, finished, logits_ready;
     char *out;               /* text released by the current call */
@@ -39,6 +42,7 @@ llm_gen_params llm_gen_default_params(void) {
         .n_predict = 128, .sampling = llm_sampler_default_params(),
         .stop = NULL, .n_stop = 0, .ignore_eos = false,
         .echo_prompt = false, .add_bos = -1, .parse_special = true,
+        .reuse_cache = true,
     };
     return p;
 }
@@ -67,7 +71,8 @@ wm_status llm_gen_new(llm_ctx *ctx, const llm_gen_params *pp, llm_gen **out,
     g->p = pp ? *pp : llm_gen_default_params();
     g->p.stop = NULL;        /* copied into g->stop, not kept */
     g->toks = malloc(((size_t)llm_ctx_n_ctx(ctx) + 1) * sizeof *g->toks);
-    if (!g->toks) {
+    g->ptoks = malloc(((size_t)llm_ctx_n_ctx(ctx) + 1) * sizeof *g->ptoks);
+    if (!g->toks || !g->ptoks) {
         st = wm_errf(err, WM_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -88,6 +93,7 @@ void llm_gen_free(llm_gen *g) {
     llm_sampler_free(g->smp);
     llm_stop_free(&g->stop);
     free(g->toks);
+    free(g->ptoks);
     free(g->out);
     free(g);
 }
@@ -125,13 +131,16 @@ wm_status llm_gen_prompt(llm_gen *g, const char *text, size_t len,
     llm_detok_init(&g->detok);
     memset(&g->st, 0, sizeof g->st);
     g->out_len = 0;
-    g->n_toks = g->n_past = g->n_gen_decoded = 0;
+    g->n_gen_decoded = 0;
     g->prompted = g->finished = g->logits_ready = false;
     g->t_gen0 = 0;
 
     int64_t n = llm_tokenize(g->v, text, len, bos, g->p.parse_special,
-                             g->toks, n_ctx, err);
-    if (n < 0) return err ? err->code : WM_ERR_NOMEM;
+                             g->ptoks, n_ctx, err);
+    if (n < 0) {
+        g->cache_valid = false;
+        return err ? err->code : WM_ERR_NOMEM;
+    }
     if (n >= n_ctx)
         return wm_errf(err, WM_ERR_LIMIT,
                        "prompt of %lld tokens does not fit the context of "
@@ -140,18 +149,32 @@ wm_status llm_gen_prompt(llm_gen *g, const char *text, size_t len,
     if (n == 0)
         return wm_errf(err, WM_ERR_ARG,
                        "empty prompt and the vocabulary adds no BOS");
+    /* Tokens already in the cache: the common prefix with the previous
+     * sequence, less at least one token (its logits are needed). */
+    int32_t keep = 0;
+    if (g->p.reuse_cache && g->cache_valid) {
+        while (keep < g->n_past && keep < n && g->toks[keep] == g->ptoks[keep])
+            keep++;
+        if (keep >= n) keep = (int32_t)n - 1;
+    }
+    memcpy(g->toks, g->ptoks, (size_t)n * sizeof *g->toks);
     g->n_toks = (int32_t)n;
+    g->n_past = keep;
+    g->cache_valid = false;
     for (int32_t i = 0; i < g->n_toks; i++)
         llm_sampler_accept(g->smp, g->toks[i]);
 
     double t0 = llm_time_ms();
-    wm_status st = llm_decode(g->ctx, g->toks, g->n_toks, 0, err);
+    wm_status st = llm_decode(g->ctx, g->toks + keep, g->n_toks - keep, keep,
+                              err);
     if (st) return st;
     g->st.prompt_ms = llm_time_ms() - t0;
     g->st.n_prompt = g->n_toks;
+    g->st.n_cached = keep;
     g->st.prompt_tps = g->st.prompt_ms > 0
-                           ? g->n_toks / (g->st.prompt_ms / 1e3) : 0;
+                           ? (g->n_toks - keep) / (g->st.prompt_ms / 1e3) : 0;
     g->n_past = g->n_toks;
+    g->cache_valid = true;
     g->prompted = g->logits_ready = true;
 
     if (g->p.echo_prompt) {
@@ -239,7 +262,10 @@ wm_status llm_gen_next(llm_gen *g, int32_t *tok, const char **text,
         goto out;
     }
     wm_status st = llm_decode(g->ctx, &t, 1, g->n_past, err);
-    if (st) return st;
+    if (st) {
+        g->cache_valid = false;
+        return st;
+    }
     g->n_past++;
     g->n_gen_decoded++;
 out:

@@ -40,6 +40,12 @@ typedef struct llm_gen_params {
     int add_bos;                 /* -1: as the vocabulary says; 0/1 */
     bool parse_special;          /* match <|special|> tokens in the prompt
                                     (default true) */
+    bool reuse_cache;            /* a new prompt that starts with tokens
+                                    already in the KV cache (the previous
+                                    prompt + generation of this session)
+                                    decodes only the rest (default true;
+                                    assumes nothing else decoded into the
+                                    context in between) */
 } llm_gen_params;
 
 enum llm_stop_reason {
@@ -49,10 +55,12 @@ enum llm_stop_reason {
 
 typedef struct llm_gen_stats {
     int32_t n_prompt;            /* prompt tokens (BOS included) */
+    int32_t n_cached;            /* of which reused from the KV cache */
     int32_t n_gen;               /* tokens sampled (EOG included) */
     double prompt_ms, gen_ms;    /* wall time of prompt decode / of the
                                     sampling + decoding of the rest */
-    double prompt_tps, gen_tps;  /* tokens per second of each */
+    double prompt_tps, gen_tps;  /* tokens per second of each (prompt:
+                                    tokens decoded, n_prompt - n_cached) */
     enum llm_stop_reason stop;
 } llm_gen_stats;
 
@@ -67,8 +75,9 @@ WM_INTERNAL wm_status llm_gen_new(llm_ctx *ctx, const llm_gen_params *p,
 WM_INTERNAL void llm_gen_free(llm_gen *g);
 /*
  * Start over with a new prompt: reset the sampler and stop matcher,
- * tokenize, decode from position 0. With echo_prompt the prompt's text is
- * available from the first llm_gen_next. WM_ERR_LIMIT when the prompt
+ * tokenize, decode (from the first token not already in the cache, with
+ * reuse_cache; else from position 0). With echo_prompt the prompt's text
+ * is available from the first llm_gen_next. WM_ERR_LIMIT when the prompt
  * does not fit the context (with room for one more token).
  */
 WM_INTERNAL wm_status llm_gen_prompt(llm_gen *g, const char *text,

@@ -220,6 +220,75 @@ static void golden_stop(const char *path) {
     llm_model_free(m);
 }
 
+/* Generate n greedy tokens after prompt with session g; text to out. */
+static void run_session(llm_gen *g, const char *prompt, sbuf *out) {
+    wm_error err;
+    out->n = 0;
+    CHECK_EQ_INT(llm_gen_prompt(g, prompt, strlen(prompt), &err), WM_OK);
+    bool done = false;
+    while (!done) {
+        int32_t tok;
+        const char *t;
+        size_t n;
+        if (llm_gen_next(g, &tok, &t, &n, &done, &err)) {
+            CHECK(0);
+            break;
+        }
+        collect(out, t, n);
+    }
+}
+
+/* A follow-up prompt that extends the previous conversation decodes only
+ * the new tokens and continues exactly as a fresh context would. */
+static void golden_cache(const char *path) {
+    wm_error err;
+    llm_model *m = NULL;
+    llm_ctx *c = NULL, *fresh_c = NULL;
+    llm_gen *g = NULL, *fresh = NULL;
+    CHECK_EQ_INT(llm_model_load(path, &m, &err), WM_OK);
+    if (!m) return;
+    llm_ctx_params cp = llm_ctx_default_params();
+    cp.n_ctx = 256;
+    CHECK_EQ_INT(llm_ctx_new(m, &cp, &c, &err), WM_OK);
+    CHECK_EQ_INT(llm_ctx_new(m, &cp, &fresh_c, &err), WM_OK);
+    llm_gen_params gp = llm_gen_default_params();
+    gp.sampling.temp = 0;
+    gp.n_predict = 20;
+    CHECK_EQ_INT(llm_gen_new(c, &gp, &g, &err), WM_OK);
+    gp.reuse_cache = false;
+    CHECK_EQ_INT(llm_gen_new(fresh_c, &gp, &fresh, &err), WM_OK);
+    if (!g || !fresh) goto out;
+    sbuf a = {0}, b = {0};
+    char prompt[2048];
+    run_session(g, "Once upon a time", &a);
+    CHECK_EQ_INT(llm_gen_get_stats(g)->n_cached, 0);
+    snprintf(prompt, sizeof prompt, "Once upon a time%s She said", a.p);
+    run_session(g, prompt, &a);
+    const llm_gen_stats *st = llm_gen_get_stats(g);
+    CHECK(st->n_cached >= 20 && st->n_cached < st->n_prompt);
+    run_session(fresh, prompt, &b);
+    CHECK_EQ_INT(llm_gen_get_stats(fresh)->n_cached, 0);
+    CHECK(a.p && b.p && a.n == b.n && memcmp(a.p, b.p, a.n) == 0);
+    /* the same prompt again: all but its last token reused */
+    run_session(g, prompt, &a);
+    CHECK_EQ_INT(llm_gen_get_stats(g)->n_cached,
+                 llm_gen_get_stats(g)->n_prompt - 1);
+    CHECK(a.n == b.n && memcmp(a.p, b.p, a.n) == 0);
+    /* a different prompt shares only BOS */
+    run_session(g, "The cat", &a);
+    CHECK_EQ_INT(llm_gen_get_stats(g)->n_cached, 1);
+    run_session(fresh, "The cat", &b);
+    CHECK(a.n == b.n && memcmp(a.p, b.p, a.n) == 0);
+    free(a.p);
+    free(b.p);
+out:
+    llm_gen_free(g);
+    llm_gen_free(fresh);
+    llm_ctx_free(c);
+    llm_ctx_free(fresh_c);
+    llm_model_free(m);
+}
+
 /* The CLI prints exactly run.c's output on stdout. */
 static void golden_cli(const char *path, const char *want, size_t want_len) {
     const char *cli = getenv("WASMIND");
@@ -277,6 +346,7 @@ int main(void) {
     golden_bos(gguf, ids);
     golden_cli(gguf, want, want_len);
     golden_stop(gguf);
+    golden_cache(gguf);
 
     /* The llama2.c pair, converted to GGUF. */
     wm_error err;
