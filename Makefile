@@ -164,9 +164,16 @@ wasi-check: $(CLI) $(BUILD)/apps/wasitest.wasm
 	echo "$$out" | grep -c '^ok ' | sed 's/$$/ WASI checks ok/'; \
 	if [ $$rc -ne 7 ]; then echo "wasi-check: FAILED (exit $$rc)"; exit 1; fi
 
-$(BUILD)/apps/%.wasm: apps/%.c
+# Every C app links the guest library apps/lib/*.c (wasi_nn.h, chat
+# templates, ...); wasm-ld drops what an app does not use, imports
+# included, so apps without WASI-NN import nothing from it.
+APP_LIB_SRC := $(sort $(wildcard apps/lib/*.c))
+APP_LIB_HDR := $(sort $(wildcard apps/lib/*.h))
+
+$(BUILD)/apps/%.wasm: apps/%.c $(APP_LIB_SRC) $(APP_LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(WASM_CC) $(WASM_CFLAGS) -std=c11 $(WARN) $< -o $@
+	$(WASM_CC) $(WASM_CFLAGS) -std=c11 $(WARN) -Iapps/lib $< \
+	    $(APP_LIB_SRC) -o $@
 
 # Rust guests: Debian's rustc (not whatever rustc is first on PATH: that
 # one may lack the wasm32-wasi standard library).
@@ -202,6 +209,24 @@ $(BUILD)/wasi/%.wasm: tests/wasi/%.rs
 wasi-test: $(CLI) $(WASI_TEST_WASM) $(APP_WASM)
 	@tests/wasi/run.sh $(CLI) $(BUILD)/wasi
 
+# WASI-NN suite: C guests tests/nn/*.c (with apps/lib) -> $(BUILD)/nn/NAME.wasm,
+# run by tests/nn/run.sh with llama-simple.wasm / llama-chat.wasm: greedy
+# output equal to `wasmind llm generate` byte for byte (stories260K and
+# synthetic models it makes once in $(BUILD)/tmp), misuse from a guest,
+# --nn-preload errors, a piped chat. Ends with "N passed, N failed".
+NN_TEST_WASM := $(patsubst tests/nn/%.c,$(BUILD)/nn/%.wasm,$(sort $(wildcard tests/nn/*.c)))
+
+.PHONY: nn-test
+$(BUILD)/nn/%.wasm: tests/nn/%.c $(APP_LIB_SRC) $(APP_LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_CFLAGS) -std=c11 $(WARN) -Iapps/lib $< \
+	    $(APP_LIB_SRC) -o $@
+
+nn-test: $(CLI) $(NN_TEST_WASM) $(BUILD)/apps/llama-simple.wasm \
+         $(BUILD)/apps/llama-chat.wasm
+	@tests/nn/run.sh $(CLI) $(BUILD)/nn $(BUILD)/apps $(MODELS_DIR) \
+	    $(BUILD)/tmp
+
 $(BUILD)/bench/%.wasm: bench/prog/%.c
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(WASM_CFLAGS) $< -o $@
@@ -220,9 +245,17 @@ demo:
 	@scripts/install-deps.sh
 	@$(MAKE) --no-print-directory demo-run
 
+# MODEL=path.gguf: the model llama-simple.wasm runs through WASI-NN
+# (default: $(MODELS_DIR)/stories260K.gguf); DEMO_PROMPT, DEMO_N.
+MODEL       ?= $(MODELS_DIR)/stories260K.gguf
+DEMO_PROMPT ?= Once upon a time
+DEMO_N      ?= 128
+
 demo-run: $(CLI) $(APP_WASM)
 	$(CLI) run --env NAME=wasmind $(BUILD)/apps/hello.wasm one two
 	$(CLI) run $(BUILD)/apps/mandelbrot.wasm 64
+	$(CLI) run --nn-preload default:GGML:AUTO:$(MODEL) \
+	    $(BUILD)/apps/llama-simple.wasm -n $(DEMO_N) "$(DEMO_PROMPT)"
 
 bench: $(CLI) $(BUILD)/apps/hello.wasm $(BENCH_BINS) $(BUILD)/bench/driver
 	$(BUILD)/bench/driver --runs $(BENCH_RUNS) --wasmind $(CLI) \
@@ -262,6 +295,27 @@ bench-llm: $(CLI) $(BENCH_LLM_MODELS)
 	@for m in $(BENCH_LLM_MODELS); do for t in $(BENCH_LLM_THREADS); do \
 	    $(CLI) llm bench -m $$m -t $$t -p 128 -n 64 -r $(BENCH_LLM_REPS) \
 	        || exit 1; echo; done; done
+
+# make bench-nn  guest-driven generation (llama-simple.wasm through
+#               WASI-NN, compute_single per token) vs native `wasmind llm
+#               generate` on the same model, greedy, same prompt and token
+#               count, alternating BENCH_NN_RUNS times (best of each): the
+#               generation tokens/s of both and their ratio. The model is
+#               the 1.1B TinyLlama-shape Q4_0 of `make bench-llm` when
+#               build/models/ has it, else a synthetic 110M-shape (stories110M)
+#               Q4_0 made once in build/models/; BENCH_NN_MODEL overrides
+BENCH_NN_RUNS ?= 3
+BENCH_NN_N    ?= 64
+BENCH_NN_MODEL ?= $(firstword $(wildcard build/models/tinyllama-1.1b-q4_0.gguf) \
+                              build/models/stories110m-shape-q4_0.gguf)
+.PHONY: bench-nn
+build/models/stories110m-shape-q4_0.gguf: | $(CLI)
+	@mkdir -p $(@D)
+	$(CLI) llm synth --preset 110M --type q4_0 --seed 1 -o $@
+
+bench-nn: $(CLI) $(BUILD)/apps/llama-simple.wasm $(BENCH_NN_MODEL)
+	@bench/nn.sh $(CLI) $(BUILD)/apps/llama-simple.wasm $(BENCH_NN_MODEL) \
+	    $(BENCH_NN_N) $(BENCH_NN_RUNS)
 
 # ==== Fuzzing (clang libFuzzer + ASan + UBSan) ===========================
 # make fuzz [FUZZ_SECONDS=600]  run fuzz/fuzz_decode.c (decode + validate +

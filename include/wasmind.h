@@ -408,6 +408,68 @@ WM_API wm_status wm_linker_define_wasi(wm_linker *lk,
                                        const wm_wasi_config *cfg,
                                        wm_error *err);
 
+/* ==== WASI-NN (wasi_ephemeral_nn, WasmEdge's GGML ABI) ================= */
+
+/*
+ * Machine-learning inference for guests: the `wasi_ephemeral_nn` module as
+ * WasmEdge defines it (all 12 functions, its error codes, struct layouts
+ * and GGML config keys), so LlamaEdge-style guests run unchanged. The one
+ * backend is GGML (encoding 6), served by wasmind's own LLM engine (GGUF
+ * llama / qwen2 models, CPU only).
+ *
+ *     const char *pre[] = {"default:GGML:AUTO:tinyllama-q4_0.gguf"};
+ *     wm_nn_config nc = {.n_preloads = 1, .preloads = pre};
+ *     if (wm_linker_define_wasi_nn(lk, &nc, &err)) ...  // before instantiate
+ *
+ * A preload is "NAME:ENCODING:TARGET:PATH" (wasmedge's --nn-preload):
+ * ENCODING and TARGET are case-insensitive (GGML; AUTO, CPU, GPU, TPU),
+ * everything after the third ':' is the path. The model is opened lazily,
+ * at the guest's first load_by_name of NAME (a missing file is then the
+ * guest's error 103, model_not_found). WM_ERR_ARG for malformed entries or
+ * unknown names, WM_ERR_UNSUPPORTED for a backend other than GGML or the
+ * GPU/TPU targets (this build runs on the CPU).
+ *
+ * Guests may load models only through the preload table or as GGUF bytes
+ * in their own memory: a `preload:PATH` builder must name a preloaded path
+ * (the guest cannot open arbitrary host files this way).
+ *
+ * State (graphs = loaded models, execution contexts = KV caches and
+ * outputs) belongs to the runtime and is released by wm_runtime_free.
+ */
+typedef enum wm_nn_output_kind {
+    WM_NN_LOG = 0,      /* a diagnostic line (errors always; info lines
+                           when the guest's config sets enable-log) */
+    WM_NN_STDOUT = 1,   /* generated text of a `compute` with the config
+                           key stream-stdout: true */
+} wm_nn_output_kind;
+
+enum {
+    /* get_output / get_output_single return too_large (7) when the
+     * output exceeds the guest's buffer size, as WasmEdge after 0.17.1
+     * does. Off by default: released WasmEdge (and LlamaEdge, which passes
+     * a size of 0) copy the whole output if it fits in linear memory. */
+    WM_NN_STRICT_OUTPUT_SIZE = 1,
+};
+
+typedef struct wm_nn_config {
+    int n_preloads;
+    const char *const *preloads;  /* "NAME:ENCODING:TARGET:PATH" */
+    unsigned flags;               /* WM_NN_* */
+    /* Where diagnostics and streamed text go (NULL: dropped). text is
+     * not NUL-terminated; log lines have no trailing newline. */
+    void (*output)(void *ud, wm_nn_output_kind kind, const char *text,
+                   size_t len);
+    void *output_ud;
+} wm_nn_config;
+
+/*
+ * Define `wasi_ephemeral_nn` in the linker. The config is copied (strings
+ * included). Errors as described above; nothing is defined on failure.
+ */
+WM_API wm_status wm_linker_define_wasi_nn(wm_linker *lk,
+                                          const wm_nn_config *cfg,
+                                          wm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,6 +79,15 @@ static const char usage_text[] =
     "  --max-memory BYTES[K|M|G]\n"
     "                  cap every linear memory; memory.grow beyond it\n"
     "                  returns -1                     (default: 4G)\n"
+    "  --nn-preload NAME:ENCODING:TARGET:PATH\n"
+    "                  WASI-NN (wasi_ephemeral_nn, WasmEdge's ABI): make\n"
+    "                  the model at PATH loadable by the guest as NAME\n"
+    "                  (load_by_name); ENCODING GGML (GGUF llama/qwen2\n"
+    "                  models, opened at the guest's first load), TARGET\n"
+    "                  AUTO or CPU (GPU/TPU: not supported on this build),\n"
+    "                  e.g. default:GGML:AUTO:tinyllama-q4_0.gguf\n"
+    "                  (repeatable; default: none, guests may still load\n"
+    "                  GGUF bytes from their own memory)\n"
     "  --              end of options\n"
     "  -h, --help      this text\n"
     "  -V, --version   print the version\n"
@@ -86,12 +95,16 @@ static const char usage_text[] =
     "WASI fds: 0-2 stdio, then one per --dir/--dir-ro (in order), then one\n"
     "per --listen. WASMIND_WASI_NO_OPENAT2=1 in the environment makes path\n"
     "resolution use wasmind's own openat walk instead of openat2 (tests).\n"
+    "WASMIND_NN_STRICT_OUTPUT=1 makes WASI-NN get_output return too_large\n"
+    "(7) when the guest's buffer is smaller than the output (WasmEdge after\n"
+    "0.17.1) instead of copying it whole when it fits in memory (released\n"
+    "WasmEdge, which LlamaEdge relies on).\n"
     "\n"
     "exit codes:\n"
     "  0    success; a WASI program's proc_exit status is the exit code\n"
     "  1    error (unreadable file, malformed/invalid/unlinkable module,\n"
     "       bad --invoke argument, a --dir that cannot be opened, a\n"
-    "       --listen address that cannot be bound)\n"
+    "       --listen address that cannot be bound, a bad --nn-preload)\n"
     "  2    usage error\n"
     "  134  the guest trapped (message and backtrace on stderr)\n";
 
@@ -481,6 +494,8 @@ typedef struct run_opts {
     const char **listen;
     int n_listen;
     uint64_t max_memory;       /* 0: the default */
+    const char **nn_preload;   /* "NAME:ENCODING:TARGET:PATH" */
+    int n_nn_preload;
 } run_opts;
 
 static void run_opts_free(run_opts *o) {
@@ -489,6 +504,7 @@ static void run_opts_free(run_opts *o) {
     free(o->env);
     free(o->dirs);
     free(o->listen);
+    free(o->nn_preload);
 }
 
 /* "HOST[::GUEST]" -> a pre-open (the host part is a copy; GUEST defaults
@@ -522,7 +538,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o) {
         /* Every option takes a value: "--opt=V" or "--opt V". */
         static const char *const names[] = {
             "--invoke", "--env", "--dir", "--dir-ro", "--listen",
-            "--max-memory",
+            "--max-memory", "--nn-preload",
         };
         const char *val = NULL;
         size_t k = 0;
@@ -559,6 +575,8 @@ static int parse_run_opts(int argc, char **argv, run_opts *o) {
             o->n_dirs++;
         } else if (k == 4) {
             o->listen[o->n_listen++] = val;
+        } else if (k == 6) {
+            o->nn_preload[o->n_nn_preload++] = val;
         } else if (!parse_size(val, &o->max_memory)) {
             return usage_error("--max-memory needs BYTES[K|M|G] (1 byte to "
                                "4G), got `%s`", val), -1;
@@ -568,12 +586,26 @@ static int parse_run_opts(int argc, char **argv, run_opts *o) {
     return i;
 }
 
+/* WASI-NN diagnostics to stderr, `stream-stdout` text to stdout (flushed:
+ * the guest's own writes go to fd 1 unbuffered). */
+static void nn_output(void *ud, wm_nn_output_kind kind, const char *text,
+                      size_t len) {
+    (void)ud;
+    if (kind == WM_NN_STDOUT) {
+        fwrite(text, 1, len, stdout);
+        fflush(stdout);
+    } else {
+        fprintf(stderr, "wasmind: wasi-nn: %.*s\n", (int)len, text);
+    }
+}
+
 static int cmd_run(int argc, char **argv) {
     run_opts o = {0};
     o.env = calloc((size_t)argc + 1, sizeof *o.env);
     o.dirs = calloc((size_t)argc + 1, sizeof *o.dirs);
     o.listen = calloc((size_t)argc + 1, sizeof *o.listen);
-    if (!o.env || !o.dirs || !o.listen) {
+    o.nn_preload = calloc((size_t)argc + 1, sizeof *o.nn_preload);
+    if (!o.env || !o.dirs || !o.listen || !o.nn_preload) {
         run_opts_free(&o);
         fprintf(stderr, "wasmind: error: out of memory\n");
         return EXIT_ERR;
@@ -620,7 +652,15 @@ static int cmd_run(int argc, char **argv) {
         goto out;
     }
     cli_file_free(&file);   /* the module has its own copy */
+    wm_nn_config nc = {
+        .n_preloads = o.n_nn_preload, .preloads = o.nn_preload,
+        .output = nn_output,
+    };
+    const char *strict = getenv("WASMIND_NN_STRICT_OUTPUT");
+    if (strict && strict[0] && strcmp(strict, "0") != 0)
+        nc.flags |= WM_NN_STRICT_OUTPUT_SIZE;
     if ((st = wm_linker_define_wasi(lk, &wc, &err)) ||
+        (st = wm_linker_define_wasi_nn(lk, &nc, &err)) ||
         (st = wm_instantiate(lk, mod, &inst, &err))) {
         rc = exit_code_of(st, &err);
         goto out;

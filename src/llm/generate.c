@@ -100,6 +100,27 @@ void llm_gen_free(llm_gen *g) {
 
 const llm_gen_stats *llm_gen_get_stats(const llm_gen *g) { return &g->st; }
 
+wm_status llm_gen_set_params(llm_gen *g, const llm_gen_params *pp,
+                             wm_error *err) {
+    llm_sampler *smp = NULL;
+    llm_stop stop;
+    wm_status st = llm_sampler_new(&pp->sampling, g->m->hp.n_vocab, &smp,
+                                   err);
+    if (st) return st;
+    if ((st = llm_stop_init(&stop, pp->stop, pp->n_stop, err))) {
+        llm_sampler_free(smp);
+        return st;
+    }
+    llm_sampler_free(g->smp);
+    llm_stop_free(&g->stop);
+    g->smp = smp;
+    g->stop = stop;
+    g->p = *pp;
+    g->p.stop = NULL;        /* copied into g->stop, not kept */
+    g->prompted = false;
+    return WM_OK;
+}
+
 const int32_t *llm_gen_tokens(const llm_gen *g, int32_t *n) {
     *n = g->n_toks;
     return g->toks;

@@ -93,6 +93,16 @@ WM_INTERNAL wm_status llm_gen_next(llm_gen *g, int32_t *tok,
                                    const char **text, size_t *len,
                                    bool *done, wm_error *err);
 WM_INTERNAL const llm_gen_stats *llm_gen_get_stats(const llm_gen *g);
+/*
+ * Replace the session's parameters (sampling, n_predict, stop strings,
+ * ...) keeping the token history, so the KV cache stays reusable by the
+ * next llm_gen_prompt (WASI-NN: a context's config changes between
+ * computes, and compute / compute_single differ in n_predict and stops).
+ * A new llm_gen_prompt must follow before llm_gen_next. On failure
+ * (WM_ERR_ARG for bad sampling parameters, WM_ERR_NOMEM) nothing changes.
+ */
+WM_INTERNAL wm_status llm_gen_set_params(llm_gen *g, const llm_gen_params *p,
+                                         wm_error *err);
 /* Token ids of the sequence so far (prompt then generated). */
 WM_INTERNAL const int32_t *llm_gen_tokens(const llm_gen *g, int32_t *n);
 
