@@ -217,7 +217,7 @@ wm_status l2c_tokenizer_load(const char *path, int32_t n_vocab,
         return l2c_fail(err, path, -1, WM_ERR_ARG, "bad vocabulary size %d",
                         n_vocab);
     uint8_t *buf;
-    size_t len;
+    size_t len = 0;
     wm_status st = slurp(path, &buf, &len, (size_t)1 << 30, err);
     if (st) return st;
     l2c_tokenizer *t = calloc(1, sizeof *t);
