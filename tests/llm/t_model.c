@@ -5,8 +5,9 @@
  * from model.c: plain loops in double precision over weights dequantised
  * with each type's to_float, hyper-parameters taken from the synthesiser's
  * preset table (not from the engine's loader). For every tensor type and
- * three tiny synthetic models (llama with GQA, llama with tied output and
- * rope base 5e5, qwen2 with biases and NeoX rope) it checks:
+ * tiny synthetic models (llama with GQA 4/2; tied output and rope base
+ * 5e5; 12 query heads on one KV head; head_dim 12, which takes the scalar
+ * attention kernel; qwen2 with biases and NeoX rope) it checks:
  *   - last-token logits after a 12-token prompt agree within the type's
  *     budget, relative to the RMS of the reference logits (see TOL);
  *   - greedy generation: each token the engine picks is an argmax of the
@@ -776,6 +777,10 @@ int main(void) {
         check_model("tiny", TYPES[i].type, TYPES[i].tol, 11 + i);
     check_model("tiny-tied", LLM_F32, 2e-4, 3);
     check_model("tiny-tied", LLM_Q4_K, 8e-2, 4);
+    check_model("tiny-gqa", LLM_F32, 2e-4, 8);
+    check_model("tiny-gqa", LLM_Q8_0, 8e-2, 9);
+    check_model("tiny-hd12", LLM_F32, 2e-4, 10);
+    check_model("tiny-hd12", LLM_F16, 2e-2, 12);
     check_model("tiny-qwen2", LLM_F32, 2e-4, 5);
     check_model("tiny-qwen2", LLM_Q8_0, 8e-2, 6);
     check_model("tiny-qwen2", LLM_Q5_1, 8e-2, 7);
