@@ -546,11 +546,11 @@ AVX2_INLINE static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2,
                          _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
-/* exp(x) for x in [-87, 0] (softmax inputs after subtracting the max):
- * Cephes' expf polynomial, ~2 ulp. glibc's expf was ~7 ns a call, 40% of
- * attention at 1.5k positions. */
+/* exp(x), x clamped to [-87, 88]: Cephes' expf polynomial, ~2 ulp.
+ * glibc's expf was ~7 ns a call, 40% of attention at 1.5k positions. */
 AVX2_INLINE static inline __m256 exp8(__m256 x) {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)),
+                      _mm256_set1_ps(88.0f));
     __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(
         x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
     x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
@@ -700,6 +700,36 @@ AVX2_TARGET static void attn_f32_avx2(const float *q, float *out, int G,
     attn_group_avx2(q, out, G, hd, k, v, stride, n_pos, scale, sc, false);
 }
 
+/* g[i] = silu(g[i]) * u[i] for i in [lo, hi), 8 at a time; a partial
+ * block goes through a zero-padded copy, so every element gets the same
+ * arithmetic wherever the thread split falls. */
+AVX2_TARGET static void swiglu_avx2(float *g, const float *u, int64_t lo,
+                                    int64_t hi) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (int64_t i = lo; i < hi; i += 8) {
+        float gb[8] = {0}, ub[8] = {0};
+        int64_t n = hi - i < 8 ? hi - i : 8;
+        const float *gp = g + i, *up = u + i;
+        if (n < 8) {
+            memcpy(gb, g + i, (size_t)n * 4);
+            memcpy(ub, u + i, (size_t)n * 4);
+            gp = gb;
+            up = ub;
+        }
+        __m256 x = _mm256_loadu_ps(gp);
+        __m256 sg = _mm256_div_ps(
+            x, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(),
+                                                     x))));
+        __m256 r = _mm256_mul_ps(sg, _mm256_loadu_ps(up));
+        if (n == 8) {
+            _mm256_storeu_ps(g + i, r);
+        } else {
+            _mm256_storeu_ps(gb, r);
+            memcpy(g + i, gb, (size_t)n * 4);
+        }
+    }
+}
+
 /* AVX2 + FMA + F16C with OS support for the YMM state (CPUID + XGETBV;
  * __builtin_cpu_supports has no "f16c" in clang 14). */
 static bool cpu_has_avx2(void) {
@@ -740,6 +770,7 @@ struct llm_ctx {
     float *inv_freq;         /* [n_rot / 2] */
     float *rope_cs;          /* [n_batch][n_rot / 2][2] cos, sin */
     attn_group_fn attn;      /* kernel for the cache type and CPU */
+    bool avx2;               /* AVX2/FMA/F16C kernels usable */
 };
 
 llm_ctx_params llm_ctx_default_params(void) {
@@ -813,7 +844,8 @@ wm_status llm_ctx_new(const llm_model *m, const llm_ctx_params *pp,
     }
     c->attn = p.kv_f32 ? attn_f32_scalar : attn_f16_scalar;
 #if LLM_X86
-    if (hp->head_dim % 8 == 0 && cpu_has_avx2())
+    c->avx2 = cpu_has_avx2();
+    if (hp->head_dim % 8 == 0 && c->avx2)
         c->attn = p.kv_f32 ? attn_f32_avx2 : attn_f16_avx2;
 #endif
     *out = c;
@@ -928,12 +960,20 @@ typedef struct swiglu_task {
     float *g;
     const float *u;
     int64_t n;
+    bool avx2;
 } swiglu_task;
 
-/* g = silu(g) * u, split by index range (elementwise: split-invariant). */
+/* g = silu(g) * u, split by index range (elementwise; each element's
+ * arithmetic does not depend on the split). */
 static void swiglu_worker(void *arg, int ith, int nth) {
     const swiglu_task *s = arg;
     int64_t lo = s->n * ith / nth, hi = s->n * (ith + 1) / nth;
+#if LLM_X86
+    if (s->avx2) {
+        swiglu_avx2(s->g, s->u, lo, hi);
+        return;
+    }
+#endif
     for (int64_t i = lo; i < hi; i++) {
         float g = s->g[i];
         s->g[i] = g / (1.0f + expf(-g)) * s->u[i];
@@ -1021,7 +1061,7 @@ static void forward(llm_ctx *c, const int32_t *tok, int n_tok, int32_t pos0,
                     E, hp->norm_eps);
         llm_matmul(c->pool, &L->w_gate, c->xb, n_tok, c->hb);
         llm_matmul(c->pool, &L->w_up, c->xb, n_tok, c->hb2);
-        swiglu_task sw = {.g = c->hb, .u = c->hb2,
+        swiglu_task sw = {.g = c->hb, .u = c->hb2, .avx2 = c->avx2,
                           .n = (int64_t)n_tok * hp->n_ff};
         if (n_tok > 1) llm_pool_run(c->pool, swiglu_worker, &sw);
         else swiglu_worker(&sw, 0, 1);
