@@ -317,6 +317,43 @@ bench-nn: $(CLI) $(BUILD)/apps/llama-simple.wasm $(BENCH_NN_MODEL)
 	@bench/nn.sh $(CLI) $(BUILD)/apps/llama-simple.wasm $(BENCH_NN_MODEL) \
 	    $(BENCH_NN_N) $(BENCH_NN_RUNS)
 
+# make bench-llamacpp  llama.cpp measured on this machine, in the same run:
+#               bench/llamacpp/setup.sh puts the prebuilt llama.cpp of the
+#               npm package @node-llama-cpp/linux-x64 (pinned in
+#               bench/llamacpp/package*.json) in $(BUILD)/llamacpp once
+#               (npm ci, scripts off) with the headers of that exact build
+#               (from node-llama-cpp's source bundle); llamacpp_bench.c,
+#               linked to it, measures pp128/tg64 the llama-bench way (best
+#               CPU variant, flash-attn off, KV F16, mmap). Prints the greedy
+#               check on stories260K, then per TinyLlama-shape model
+#               (BENCH_LLAMACPP_TYPES, synthesised as for bench-llm) and
+#               thread count: llama.cpp and wasmind t/s, mean ± sd over
+#               BENCH_LLAMACPP_REPS, and wasmind/llama.cpp. Without npm or
+#               the registry: "llama.cpp reference unavailable: ...", exit 0
+BENCH_LLAMACPP_TYPES   ?= q4_0 q8_0 q4_k
+BENCH_LLAMACPP_THREADS ?= 2 1
+BENCH_LLAMACPP_REPS    ?= 3
+BENCH_LLAMACPP_MODELS  := $(BENCH_LLAMACPP_TYPES:%=build/models/tinyllama-1.1b-%.gguf)
+LLAMACPP_DIR  := $(BUILD)/llamacpp
+LLAMACPP_LIBS  = $(abspath $(LLAMACPP_DIR))/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64
+.PHONY: bench-llamacpp
+$(LLAMACPP_DIR)/llamacpp_bench: bench/llamacpp/llamacpp_bench.c \
+                                $(LLAMACPP_DIR)/include/llama.h
+	$(CC) -std=c11 -O2 $(WARN) -I$(LLAMACPP_DIR)/include \
+	    -DLLAMACPP_LIB_DIR='"$(LLAMACPP_LIBS)"' $< -o $@ \
+	    $(wildcard $(LLAMACPP_LIBS)/libllama.v*.so) \
+	    $(wildcard $(LLAMACPP_LIBS)/libggml.v*.so) \
+	    $(LLAMACPP_LIBS)/libggml-base.so -Wl,-rpath,$(LLAMACPP_LIBS) -lm
+
+bench-llamacpp: $(CLI)
+	@if bench/llamacpp/setup.sh $(LLAMACPP_DIR); then \
+	    $(MAKE) --no-print-directory $(LLAMACPP_DIR)/llamacpp_bench \
+	        $(BENCH_LLAMACPP_MODELS) && \
+	    bench/llamacpp/compare.sh $(CLI) $(LLAMACPP_DIR)/llamacpp_bench \
+	        "$(BENCH_LLAMACPP_THREADS)" $(BENCH_LLAMACPP_REPS) \
+	        $(MODELS_DIR)/stories260K.gguf $(BENCH_LLAMACPP_MODELS); \
+	fi
+
 # ==== Fuzzing (clang libFuzzer + ASan + UBSan) ===========================
 # make fuzz [FUZZ_SECONDS=600]  run fuzz/fuzz_decode.c (decode + validate +
 #               instantiate + call every export) seeded from fuzz/corpus/decode;
