@@ -9,15 +9,16 @@
  *     xb           = rmsnorm(x) * attn_norm
  *     q, k, v      = xb @ Wq, Wk, Wv (+ biases)      matrix-matrix, T rows
  *     rope(q, k) at their positions; k, v -> KV cache (F16 or F32)
- *     att          = softmax(q k^T / sqrt(head_dim)) v   per (head, token)
+ *     att          = softmax(q k^T / sqrt(head_dim)) v   per head, causal
  *     x           += att @ Wo
  *     xb           = rmsnorm(x) * ffn_norm
  *     x           += (silu(xb @ Wgate) * (xb @ Wup)) @ Wdown
  *   logits         = rmsnorm(x_last) * output_norm @ Woutput
  *
  * Matrix products go through quant.h's llm_matmul (threads split output
- * rows); attention is split over (head, token) pairs across the same pool.
- * Both give bit-identical results for any thread count.
+ * rows); attention is split over (KV head, token) units — the query heads
+ * of one GQA group together — across the same pool. Both give
+ * bit-identical results for any thread count.
  */
 #include <errno.h>
 #include <math.h>

@@ -35,7 +35,7 @@
  *
  * Determinism: every output element is computed by one thread with the
  * same instruction sequence whatever the thread count (matrix products by
- * output row, attention by (head, token)), so results are bit-identical
+ * output row, attention by (KV head, token)), so results are bit-identical
  * for 1..N threads. Batched and token-by-token prompt processing agree up
  * to rounding (the tiled matrix kernel may sum in another order).
  */
