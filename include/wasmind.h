@@ -374,6 +374,9 @@ enum {
      * (RESOLVE_BENEATH). Both give the same answers; this exists so tests
      * can exercise the fallback used on kernels before Linux 5.6. */
     WM_WASI_NO_OPENAT2 = 1,
+    /* No outbound connections at all when allow_net is empty (normally
+     * loopback destinations are allowed then; see wm_wasi_config). */
+    WM_WASI_NET_NO_LOOPBACK = 2,
 };
 
 /*
@@ -381,6 +384,28 @@ enum {
  * wm_linker_define_wasi (everything is copied or opened then). The WASI
  * fd table is: 0, 1, 2 = stdio; 3.. = the pre-opened directories in
  * order; then one fd per listening socket, in order.
+ *
+ * Sockets the guest makes itself (WasmEdge's socket extension: sock_open,
+ * sock_bind, sock_listen, sock_connect, sock_send_to, ...) are sandboxed
+ * by two lists of grants, each "HOST:PORT":
+ *   HOST  IPv4 dotted quad, [IPv6], `localhost` (127.0.0.1 and [::1]),
+ *         `*` (any address of either family); allow_bind also takes an
+ *         empty HOST (= 0.0.0.0, as listen does) and 0.0.0.0 / [::],
+ *         which grant that wildcard and every address of its family.
+ *         No names are resolved (a static binary has no resolver).
+ *   PORT  a number (0 = "the kernel picks", for binds) or `*` (any).
+ * allow_bind: sock_bind (and hence listening and UDP receiving) only to
+ *   an address and port some grant matches. sock_listen on a socket that
+ *   was never bound is refused (the kernel would bind it to a random port
+ *   on every interface).
+ * allow_net: sock_connect and sock_send_to only to a destination some
+ *   grant matches. With no allow_net grants, loopback destinations
+ *   (127.0.0.0/8, ::1; 0.0.0.0 and :: count as loopback, since the
+ *   kernel connects them there) are allowed, unless flags has
+ *   WM_WASI_NET_NO_LOOPBACK. IPv4-mapped IPv6 addresses are matched as
+ *   IPv4.
+ * Refused calls return EACCES (2). A malformed grant fails
+ * wm_linker_define_wasi with WM_ERR_ARG.
  */
 typedef struct wm_wasi_config {
     int argc;
@@ -396,6 +421,11 @@ typedef struct wm_wasi_config {
     int n_listen;
     const char *const *listen;
     unsigned flags;              /* WM_WASI_* */
+    /* Network grants (see above), "HOST:PORT" each. */
+    int n_allow_bind;
+    const char *const *allow_bind;
+    int n_allow_net;
+    const char *const *allow_net;
 } wm_wasi_config;
 
 /*

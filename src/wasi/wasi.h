@@ -228,6 +228,9 @@ typedef struct wasi_strings {
     char *buf;                 /* malloc'd, n_bytes long (NULL when 0) */
 } wasi_strings;
 
+/* A network grant (wasi_sock.c; syntax and rules in wasmind.h). */
+typedef struct wasi_grant wasi_grant;
+
 typedef struct wasi_ctx {
     wasi_strings args;
     wasi_strings env;
@@ -235,6 +238,11 @@ typedef struct wasi_ctx {
     uint32_t n_fds;            /* slots in use or free below this bound */
     uint32_t cap_fds;
     bool no_openat2;           /* resolve with the openat walk only */
+    bool net_no_loopback;      /* WM_WASI_NET_NO_LOOPBACK */
+    wasi_grant *bind_grants;   /* malloc'd: where sock_bind may bind */
+    uint32_t n_bind_grants;
+    wasi_grant *net_grants;    /* malloc'd: where sock_connect/send_to go */
+    uint32_t n_net_grants;
 } wasi_ctx;
 
 /* ==== Helpers shared by the files ======================================= */
@@ -336,6 +344,15 @@ WM_INTERNAL wm_status wasi_fd_advise(wm_call *call, uint64_t *slots);
 /* wasi_sock.c */
 WM_INTERNAL wm_status wasi_listen_add(wasi_ctx *c, const char *addr,
                                       wm_error *err);
+/* Parse cfg's allow_bind / allow_net grants into c (WM_ERR_ARG when one
+ * is malformed); c->bind_grants / net_grants are freed with c. */
+WM_INTERNAL wm_status wasi_grants_init(wasi_ctx *c, const wm_wasi_config *cfg,
+                                       wm_error *err);
+/* Define WasmEdge's socket extension (sock_open ... sock_getaddrinfo and
+ * the _v2 names) in `wasi_snapshot_preview1`, with the v1 -> v2 fallbacks.
+ * The preview 1 functions must be defined already. */
+WM_INTERNAL wm_status wasi_sock_define(wm_linker *lk, wasi_ctx *c,
+                                       wm_error *err);
 WM_INTERNAL wm_status wasi_sock_accept(wm_call *call, uint64_t *slots);
 WM_INTERNAL wm_status wasi_sock_recv(wm_call *call, uint64_t *slots);
 WM_INTERNAL wm_status wasi_sock_send(wm_call *call, uint64_t *slots);

@@ -26,7 +26,8 @@
  *
  * The fd table: 0-2 stdio (host fds from the config, never closed by us),
  * then the pre-opened directories in config order, then the pre-opened
- * listening sockets; later fds come from path_open and sock_accept, always
+ * listening sockets; later fds come from path_open, sock_accept and
+ * sock_open (WasmEdge's extension, wasi_sock.c), always
  * in the lowest free slot.
  */
 #include <errno.h>
@@ -81,6 +82,10 @@ static void wasi_ctx_fini(void *ptr) {
     wasi_ctx *c = ptr;
     for (uint32_t i = 0; i < c->n_fds; i++) wasi_fd_release(&c->fds[i]);
     free(c->fds);
+    free(c->bind_grants);
+    free(c->net_grants);
+    c->bind_grants = c->net_grants = NULL;
+    c->n_bind_grants = c->n_net_grants = 0;
     free(c->args.buf);
     free(c->env.buf);
     c->fds = NULL;
@@ -991,7 +996,8 @@ static const wm_host_func_def wasi_p1_defs[] = {
     {"fd_filestat_get", "(ii)i", wasi_fd_filestat_get},
     {"path_filestat_get", "(iiiii)i", wasi_path_filestat_get},
     {"poll_oneoff", "(iiii)i", wasi_poll_oneoff},
-    {"sock_accept", "(iii)i", wasi_sock_accept},
+    /* sock_accept: (iii)i is WasmEdge's sock_accept_v2; both names and
+     * the rest of WasmEdge's socket extension: wasi_sock_define(). */
 };
 
 static const wm_host_func_def wasi_unstable_defs[] = {
@@ -1027,7 +1033,8 @@ wm_status wm_linker_define_wasi(wm_linker *lk, const wm_wasi_config *cfg,
                                 wasi_ctx_fini);
     if (!c) return wm_errf(err, WM_ERR_NOMEM, "out of memory");
     c->no_openat2 = (cfg->flags & WM_WASI_NO_OPENAT2) != 0;
-    if ((st = wasi_strings_init(&c->args, cfg->argc, cfg->argv, "arguments",
+    if ((st = wasi_grants_init(c, cfg, err)) ||
+        (st = wasi_strings_init(&c->args, cfg->argc, cfg->argv, "arguments",
                                 err)) ||
         (st = wasi_strings_init(&c->env, cfg->envc, cfg->envp,
                                 "environment strings", err)))
@@ -1061,6 +1068,7 @@ wm_status wm_linker_define_wasi(wm_linker *lk, const wm_wasi_config *cfg,
     if ((st = wm_linker_define_host(lk, "wasi_snapshot_preview1",
                                     wasi_p1_defs, WM_ARRAY_LEN(wasi_p1_defs),
                                     c, err)) ||
+        (st = wasi_sock_define(lk, c, err)) ||
         (st = wm_linker_define_host(lk, "wasi_unstable", wasi_unstable_defs,
                                     WM_ARRAY_LEN(wasi_unstable_defs), c,
                                     err)))

@@ -225,13 +225,15 @@ wm_valtype wm_func_result(const wm_func *f, uint32_t i) {
  * An open-addressing hash table (linear probing, power-of-two capacity,
  * at most half full) from (module, name) byte strings to externs. Each
  * entry owns one buffer holding both names. Replacing a definition keeps
- * the slot.
+ * the slot (and its fallback name).
  */
 typedef struct lk_entry {
     char *names;               /* module bytes then name bytes; NULL: empty */
     uint32_t module_len, name_len;
     uint64_t hash;
     wm_extern ext;
+    char *alt;                 /* lk_define_fallback's name, or NULL */
+    uint32_t alt_len;
 } lk_entry;
 
 struct wm_linker {
@@ -242,7 +244,10 @@ struct wm_linker {
 
 static void lk_fini(void *ptr) {
     wm_linker *lk = ptr;
-    for (uint32_t i = 0; i < lk->cap; i++) free(lk->slots[i].names);
+    for (uint32_t i = 0; i < lk->cap; i++) {
+        free(lk->slots[i].names);
+        free(lk->slots[i].alt);
+    }
     free(lk->slots);
     lk->slots = NULL;
 }
@@ -373,6 +378,28 @@ wm_status wm_linker_define_host(wm_linker *lk, const char *mod_name,
                                  strlen(defs[i].name), ext, err);
         if (st) return st;
     }
+    return WM_OK;
+}
+
+wm_status lk_define_fallback(wm_linker *lk, const char *mod_name,
+                             const char *name, const char *alt,
+                             wm_error *err) {
+    if (!lk || !mod_name || !name || !alt)
+        return wm_errf(err, WM_ERR_ARG, "invalid argument");
+    size_t ml = strlen(mod_name), nl = strlen(name), al = strlen(alt);
+    if (ml > UINT32_MAX / 2 || nl > UINT32_MAX / 2 || al > UINT32_MAX / 2)
+        return wm_errf(err, WM_ERR_LIMIT, "resource limit exceeded: name");
+    uint64_t h = lk_hash(mod_name, (uint32_t)ml, name, (uint32_t)nl);
+    lk_entry *e = lk_find(lk, mod_name, (uint32_t)ml, name, (uint32_t)nl, h);
+    if (!e || !e->names)
+        return wm_errf(err, WM_ERR_ARG, "invalid argument: fallback for "
+                       "undefined %s.%s", mod_name, name);
+    char *copy = malloc(al + 1);
+    if (!copy) return wm_errf(err, WM_ERR_NOMEM, "out of memory");
+    memcpy(copy, alt, al + 1);
+    free(e->alt);
+    e->alt = copy;
+    e->alt_len = (uint32_t)al;
     return WM_OK;
 }
 
@@ -659,9 +686,21 @@ static wm_status inst_link(wm_linker *lk, wm_instance *inst, wm_error *err) {
         const lk_entry *e = lk_find(lk, im->module, im->module_len, im->name,
                                     im->name_len, h);
         const char *what = NULL;
-        if (!e || !e->names) what = "unknown import";
-        else if (!inst_import_matches(m, im, &e->ext))
-            what = "incompatible import type";
+        if (!e || !e->names) {
+            what = "unknown import";
+        } else if (!inst_import_matches(m, im, &e->ext)) {
+            /* A function of another type: the definition's fallback name,
+             * if it has one whose type matches (lk_define_fallback). */
+            const lk_entry *a = NULL;
+            if (e->alt && im->kind == WM_EXTERN_FUNC)
+                a = lk_find(lk, im->module, im->module_len, e->alt,
+                            e->alt_len, lk_hash(im->module, im->module_len,
+                                                e->alt, e->alt_len));
+            if (a && a->names && inst_import_matches(m, im, &a->ext))
+                e = a;
+            else
+                what = "incompatible import type";
+        }
         if (what) {
             err->byte_off = im->off;
             return wm_errf(err, WM_ERR_UNLINKABLE, "%s: \"%.*s\" \"%.*s\" "

@@ -138,6 +138,18 @@ WM_INTERNAL void mem_free(wm_memory *mem);
 /* Install the SIGSEGV/SIGBUS handler once per process (idempotent). */
 WM_INTERNAL void mem_install_trap_handler(void);
 
+/*
+ * Overloading by type (instance.c), WasmEdge's import rule: when a module
+ * imports (module, name) as a function whose type differs from the
+ * definition's, the import is bound to (module, alt) instead, if that is
+ * defined with the import's type; otherwise it stays "incompatible import
+ * type". (module, name) must already be defined; redefining it keeps the
+ * fallback. WASI uses it for sock_X -> sock_X_v2.
+ */
+WM_INTERNAL wm_status lk_define_fallback(wm_linker *lk, const char *module,
+                                         const char *name, const char *alt,
+                                         wm_error *err);
+
 /* Table growth (instance.c): returns old size or -1. t->elems may move. */
 WM_INTERNAL int64_t table_grow(wm_table *t, uint32_t delta, void *init);
 
