@@ -37,9 +37,13 @@
  * storage form (WES_ADDR_STORAGE_LEN): u16 family (WES_AF_*) at byte 0,
  * the IP bytes from byte 2.
  *
- * Sandbox (wasmind): bind only where `--allow-bind`/`--listen` grant it,
- * connect only to loopback or `--allow-net` grants; refusals are
- * WES_EACCES (sandbox) — see `wasmind run --help`.
+ * Sandbox (wasmind): sock_bind only where an `--allow-bind HOST:PORT`
+ * grant matches (an HTTP server on 0.0.0.0:8080 needs
+ * `--allow-bind 0.0.0.0:8080`); sock_listen only on a bound socket;
+ * sock_connect / sock_send_to only to `--allow-net HOST:PORT` grants,
+ * or to loopback when there are none. Refusals are WES_EACCES. `--listen
+ * ADDR:PORT` pre-opens a listener instead (preview 1 sock_accept). See
+ * `wasmind run --help` and wm_wasi_config in include/wasmind.h.
  */
 #ifndef WASMEDGE_SOCK_H
 #define WASMEDGE_SOCK_H
