@@ -985,7 +985,8 @@ void gguf_w_copy_kv(gguf_writer *w, const gguf_file *src,
     size_t plen = prefix ? strlen(prefix) : 0;
     for (uint64_t i = 0; i < src->n_kv; i++) {
         const gguf_kv *kv = &src->kv[i];
-        if (kv->key.len < plen || memcmp(kv->key.ptr, prefix, plen) != 0)
+        if (plen && (kv->key.len < plen ||
+                     memcmp(kv->key.ptr, prefix, plen) != 0))
             continue;
         /* The writer owns the alignment key (it follows its own). */
         if (gguf_str_eq(kv->key, "general.alignment")) continue;

@@ -411,6 +411,21 @@ static void test_writer(const char *md, const char *tmp) {
     FILE *fp = fopen(path, "rb");
     CHECK(fp == NULL);
     if (fp) fclose(fp);
+    /* copy_kv with a NULL prefix copies every key (but the alignment). */
+    snprintf(path, sizeof path, "%s/t_gguf-all.gguf", tmp);
+    w = gguf_writer_new(32);
+    gguf_w_copy_kv(w, src, NULL);
+    CHECK(gguf_writer_write(w, path, &err) == WM_OK);
+    gguf_writer_free(w);
+    gguf_file *all = NULL;
+    CHECK(gguf_open(path, &all, &err) == WM_OK);
+    if (all) {
+        uint64_t n_src = src->n_kv -
+                         (gguf_find(src, "general.alignment") != NULL);
+        CHECK_EQ_INT(all->n_kv, n_src);
+        gguf_close(all);
+    }
+    remove(path);
     /* Unwritable destination: an i/o error naming the path. */
     w = gguf_writer_new(32);
     CHECK(gguf_writer_write(w, "/nonexistent/dir/x.gguf", &err) == WM_ERR_IO);
