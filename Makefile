@@ -227,6 +227,16 @@ nn-test: $(CLI) $(NN_TEST_WASM) $(BUILD)/apps/llama-simple.wasm \
 	@tests/nn/run.sh $(CLI) $(BUILD)/nn $(BUILD)/apps $(MODELS_DIR) \
 	    $(BUILD)/tmp
 
+# API server suite: tests/server/run.sh starts `wasmind serve` (the guest
+# apps/llama-api-server.c, the web page apps/web) with stories260K on a
+# random loopback port and checks it with curl and python clients: the
+# OpenAI endpoints against `wasmind llm generate`, streaming, bad requests,
+# slow/half-closed/disconnecting clients, a full queue, 20 clients at once.
+# Ends with "N passed, N failed".
+.PHONY: server-test
+server-test: $(CLI) $(BUILD)/apps/llama-api-server.wasm
+	@tests/server/run.sh $(CLI) $(BUILD)/apps $(MODELS_DIR) $(BUILD)/tmp/server
+
 $(BUILD)/bench/%.wasm: bench/prog/%.c
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(WASM_CFLAGS) $< -o $@

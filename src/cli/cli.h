@@ -7,6 +7,7 @@
  *   wasmind llm generate|bench|synth ...   cmd_llm.c      (src/llm engine)
  *   wasmind convert llama2c ...            cmd_convert.c
  *   wasmind quantize IN OUT TYPE           cmd_quantize.c
+ *   wasmind serve MODEL.gguf ...           cmd_serve.c    (API server guest)
  */
 #ifndef WM_CLI_H
 #define WM_CLI_H
@@ -14,5 +15,6 @@
 int cli_llm(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_quantize(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 
 #endif
