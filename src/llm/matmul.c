@@ -13,12 +13,20 @@
  *     whole tiles. Nothing is reduced across threads, and the kernel that
  *     computes an element depends only on its position, never on the
  *     thread count, so results are bitwise identical for any thread count.
- *  3. n_tok == 1: one vec_dot per row (bandwidth-bound matrix-vector).
+ *  3. n_tok == 1: bandwidth-bound matrix-vector; the ISA's matvec
+ *     kernel (several rows per activation block, independent FMA chains)
+ *     when it has one, else one vec_dot per row.
  *     n_tok > 1: tokens go in blocks of MM_TOK_BLOCK (their quantised rows
  *     stay in L2), and within a block the ISA's tile kernel computes
  *     rows x toks outputs per call, loading each weight block once per
  *     tile instead of once per token. Types without a tile kernel loop
  *     vec_dot over the tokens of a block while the weight row is in L1.
+ *
+ * llm_matmul_multi does the same for up to MM_MAX_W matrices that read
+ * the same input (Q/K/V, gate/up): one quantisation and one pool run for
+ * all of them. The tiles of all matrices form one index space that the
+ * threads split; a tile never spans two matrices, so each element is
+ * computed exactly as llm_matmul would compute it.
  */
 #include "quant_impl.h"
 #include "threads.h"
@@ -27,25 +35,35 @@
 
 #define MM_TOK_BLOCK 64      /* tokens whose activations share L2 */
 #define MM_ROWS_NO_TILE 8    /* row granularity without a tile kernel */
+#define MM_MAX_W 4           /* matrices per llm_matmul_multi run */
 
-typedef struct mm_ctx {
+typedef struct mm_mat {
     const llm_mat *w;
     const llm_type_traits *tr;
-    const llm_type_traits *vt;   /* traits of vec_dot_type */
     kq_tile tile;
     int tile_rows;
+    int64_t n_tiles;
+    size_t w_stride;             /* bytes per weight row */
+    float *y;
+} mm_mat;
+
+typedef struct mm_ctx {
+    mm_mat m[MM_MAX_W];
+    int n_w;
+    int64_t n_tiles;             /* sum over m[] */
+    int64_t n_in;
+    llm_type vdt;                /* the shared vec_dot_type */
+    const llm_type_traits *vt;   /* its traits */
     const float *x;
     int n_tok;
-    float *y;
     void *xq;                    /* quantised activations */
     size_t xq_stride;            /* bytes per token row in xq */
-    size_t w_stride;             /* bytes per weight row */
 } mm_ctx;
 
 static void mm_quantize_task(void *arg, int ith, int nth)
 {
     mm_ctx *c = arg;
-    const int64_t n_in = c->w->n_in;
+    const int64_t n_in = c->n_in;
     int t0 = (int)((int64_t)c->n_tok * ith / nth);
     int t1 = (int)((int64_t)c->n_tok * (ith + 1) / nth);
     for (int t = t0; t < t1; t++)
@@ -53,32 +71,33 @@ static void mm_quantize_task(void *arg, int ith, int nth)
                           (char *)c->xq + (size_t)t * c->xq_stride, n_in);
 }
 
-/* Rows [r0, r1) for tokens [t0, t1). */
-static void mm_rows(const mm_ctx *c, int64_t r0, int64_t r1, int t0, int t1)
+/* Rows [r0, r1) of matrix m for tokens [t0, t1). */
+static void mm_rows(const mm_ctx *c, const mm_mat *m, int64_t r0, int64_t r1,
+                    int t0, int t1)
 {
-    const int n = (int)c->w->n_in;
-    const int64_t n_out = c->w->n_out;
-    const char *wd = c->w->data;
+    const int n = (int)c->n_in;
+    const int64_t n_out = m->w->n_out;
+    const char *wd = m->w->data;
     const char *xq = c->xq;
-    if (c->tile.fn) {
-        const int tr = c->tile.rows, tt = c->tile.toks;
+    if (m->tile.fn) {
+        const int tr = m->tile.rows, tt = m->tile.toks;
         for (int64_t r = r0; r < r1; r += tr) {
             int nr = (int)(r1 - r < tr ? r1 - r : tr);
             for (int t = t0; t < t1; t += tt) {
                 int nt = t1 - t < tt ? t1 - t : tt;
-                c->tile.fn(n, wd + (size_t)r * c->w_stride, c->w_stride, nr,
+                m->tile.fn(n, wd + (size_t)r * m->w_stride, m->w_stride, nr,
                            xq + (size_t)t * c->xq_stride, c->xq_stride, nt,
-                           c->y + (size_t)t * (size_t)n_out + (size_t)r,
+                           m->y + (size_t)t * (size_t)n_out + (size_t)r,
                            (size_t)n_out);
             }
         }
         return;
     }
-    const llm_vec_dot_fn dot = c->tr->vec_dot;
+    const llm_vec_dot_fn dot = m->tr->vec_dot;
     for (int64_t r = r0; r < r1; r++) {
-        const char *wr = wd + (size_t)r * c->w_stride;
+        const char *wr = wd + (size_t)r * m->w_stride;
         for (int t = t0; t < t1; t++)
-            dot(n, c->y + (size_t)t * (size_t)n_out + (size_t)r, wr,
+            dot(n, m->y + (size_t)t * (size_t)n_out + (size_t)r, wr,
                 xq + (size_t)t * c->xq_stride);
     }
 }
@@ -86,51 +105,104 @@ static void mm_rows(const mm_ctx *c, int64_t r0, int64_t r1, int t0, int t1)
 static void mm_dot_task(void *arg, int ith, int nth)
 {
     mm_ctx *c = arg;
-    const int64_t n_out = c->w->n_out;
-    const int64_t n_tiles = (n_out + c->tile_rows - 1) / c->tile_rows;
-    int64_t r0 = n_tiles * ith / nth * c->tile_rows;
-    int64_t r1 = n_tiles * (ith + 1) / nth * c->tile_rows;
-    if (r1 > n_out) r1 = n_out;
-    if (r0 >= r1) return;
-    if (c->n_tok == 1) {
-        mm_rows(c, r0, r1, 0, 1);
-        return;
+    /* Global tile range of this thread, then its part in each matrix. */
+    int64_t g0 = c->n_tiles * ith / nth, g1 = c->n_tiles * (ith + 1) / nth;
+    int64_t base = 0;
+    for (int i = 0; i < c->n_w && base < g1; base += c->m[i].n_tiles, i++) {
+        const mm_mat *m = &c->m[i];
+        int64_t a = g0 > base ? g0 - base : 0;
+        int64_t b = g1 - base < m->n_tiles ? g1 - base : m->n_tiles;
+        if (a >= b) continue;
+        int64_t r0 = a * m->tile_rows, r1 = b * m->tile_rows;
+        if (r1 > m->w->n_out) r1 = m->w->n_out;
+        if (c->n_tok == 1) {
+            mm_rows(c, m, r0, r1, 0, 1);
+            continue;
+        }
+        for (int t = 0; t < c->n_tok; t += MM_TOK_BLOCK) {
+            int t1 = c->n_tok - t < MM_TOK_BLOCK ? c->n_tok : t + MM_TOK_BLOCK;
+            mm_rows(c, m, r0, r1, t, t1);
+        }
     }
-    for (int t = 0; t < c->n_tok; t += MM_TOK_BLOCK) {
-        int t1 = c->n_tok - t < MM_TOK_BLOCK ? c->n_tok : t + MM_TOK_BLOCK;
-        mm_rows(c, r0, r1, t, t1);
+}
+
+/* Fills c->m[i] for ws[i]; false when the matrices cannot share one run
+ * (different n_in or vec_dot_type). */
+static bool mm_setup(mm_ctx *c, const kq_kernels *k, const llm_mat *ws,
+                     int n_w, float *const *ys, int n_tok)
+{
+    c->n_w = n_w;
+    c->n_in = ws[0].n_in;
+    c->n_tiles = 0;
+    c->vt = NULL;
+    for (int i = 0; i < n_w; i++) {
+        const llm_mat *w = &ws[i];
+        mm_mat *m = &c->m[i];
+        WM_ASSERT((unsigned)w->type < LLM_TYPE_COUNT);
+        m->w = w;
+        m->tr = &k->traits[w->type];
+        WM_ASSERT(m->tr->supported && m->tr->vec_dot);
+        if (w->n_in != c->n_in) return false;
+        if (i == 0) c->vdt = m->tr->vec_dot_type;
+        else if (m->tr->vec_dot_type != c->vdt) return false;
+        m->w_stride = llm_row_size(w->type, w->n_in);
+        WM_ASSERT(m->w_stride && w->n_in <= INT32_MAX);
+        m->tile = n_tok > 1 ? k->tile[w->type] : (kq_tile){ 0 };
+        m->tile_rows = m->tile.fn ? m->tile.rows : MM_ROWS_NO_TILE;
+        m->n_tiles = w->n_out > 0 ? (w->n_out + m->tile_rows - 1) /
+                                        m->tile_rows : 0;
+        m->y = ys[i];
+        c->n_tiles += m->n_tiles;
     }
+    c->vt = &k->traits[c->vdt];
+    return true;
+}
+
+static void mm_run(llm_pool *pool, mm_ctx *c)
+{
+    const llm_type vdt = c->vdt;
+    c->xq_stride = llm_row_size(vdt, c->n_in);
+    WM_ASSERT(c->xq_stride);
+    void *own = NULL;
+    if (vdt == LLM_F32) {
+        c->xq = (void *)c->x;  /* read only: F32 rows are used in place */
+    } else {
+        size_t need = c->xq_stride * (size_t)c->n_tok;
+        c->xq = pool ? llm_pool_scratch(pool, need) : NULL;
+        if (!c->xq) c->xq = own = malloc(need);
+        WM_ASSERT(c->xq);
+        if (c->n_tok == 1 || llm_pool_size(pool) == 1)
+            mm_quantize_task(c, 0, 1);
+        else
+            llm_pool_run(pool, mm_quantize_task, c);
+    }
+    llm_pool_run(pool, mm_dot_task, c);
+    free(own);
 }
 
 void llm_matmul(llm_pool *pool, const llm_mat *w, const float *x, int n_tok,
                 float *y)
 {
-    if (n_tok <= 0 || w->n_out <= 0) return;
-    const kq_kernels *k = kq_active();
-    WM_ASSERT((unsigned)w->type < LLM_TYPE_COUNT);
-    mm_ctx c = { .w = w, .tr = &k->traits[w->type], .x = x,
-                 .n_tok = n_tok, .y = y };
-    WM_ASSERT(c.tr->supported && c.tr->vec_dot);
-    c.vt = &k->traits[c.tr->vec_dot_type];
-    c.w_stride = llm_row_size(w->type, w->n_in);
-    c.xq_stride = llm_row_size(c.tr->vec_dot_type, w->n_in);
-    WM_ASSERT(c.w_stride && c.xq_stride && w->n_in <= INT32_MAX);
-    if (n_tok > 1) c.tile = k->tile[w->type];
-    c.tile_rows = c.tile.fn ? c.tile.rows : MM_ROWS_NO_TILE;
+    llm_matmul_multi(pool, w, 1, x, n_tok, &y);
+}
 
-    void *own = NULL;
-    if (c.tr->vec_dot_type == LLM_F32) {
-        c.xq = (void *)x;  /* read only: F32 rows are used in place */
-    } else {
-        size_t need = c.xq_stride * (size_t)n_tok;
-        c.xq = pool ? llm_pool_scratch(pool, need) : NULL;
-        if (!c.xq) c.xq = own = malloc(need);
-        WM_ASSERT(c.xq);
-        if (n_tok == 1 || llm_pool_size(pool) == 1)
-            mm_quantize_task(&c, 0, 1);
-        else
-            llm_pool_run(pool, mm_quantize_task, &c);
+void llm_matmul_multi(llm_pool *pool, const llm_mat *ws, int n_w,
+                      const float *x, int n_tok, float *const *ys)
+{
+    if (n_tok <= 0 || n_w <= 0) return;
+    if (n_w > MM_MAX_W) {
+        llm_matmul_multi(pool, ws, MM_MAX_W, x, n_tok, ys);
+        llm_matmul_multi(pool, ws + MM_MAX_W, n_w - MM_MAX_W, x, n_tok,
+                         ys + MM_MAX_W);
+        return;
     }
-    llm_pool_run(pool, mm_dot_task, &c);
-    free(own);
+    const kq_kernels *k = kq_active();
+    mm_ctx c = { .x = x, .n_tok = n_tok };
+    if (!mm_setup(&c, k, ws, n_w, ys, n_tok)) {
+        for (int i = 0; i < n_w; i++)
+            llm_matmul_multi(pool, &ws[i], 1, x, n_tok, &ys[i]);
+        return;
+    }
+    if (c.n_tiles == 0) return;
+    mm_run(pool, &c);
 }

@@ -1020,9 +1020,10 @@ static void forward(llm_ctx *c, const int32_t *tok, int n_tok, int32_t pos0,
         for (int t = 0; t < n_tok; t++)
             rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, L->attn_norm,
                     E, hp->norm_eps);
-        llm_matmul(c->pool, &L->wq, c->xb, n_tok, c->q);
-        llm_matmul(c->pool, &L->wk, c->xb, n_tok, c->k);
-        llm_matmul(c->pool, &L->wv, c->xb, n_tok, c->v);
+        /* Q, K and V read the same input: one quantisation, one run. */
+        const llm_mat qkv[3] = {L->wq, L->wk, L->wv};
+        float *const qkv_out[3] = {c->q, c->k, c->v};
+        llm_matmul_multi(c->pool, qkv, 3, c->xb, n_tok, qkv_out);
         add_bias(c->q, L->bq, n_tok, (int64_t)qd);
         add_bias(c->k, L->bk, n_tok, (int64_t)kvd);
         add_bias(c->v, L->bv, n_tok, (int64_t)kvd);
@@ -1060,8 +1061,9 @@ static void forward(llm_ctx *c, const int32_t *tok, int n_tok, int32_t pos0,
         for (int t = 0; t < n_tok; t++)
             rmsnorm(c->xb + (size_t)t * E, c->x + (size_t)t * E, L->ffn_norm,
                     E, hp->norm_eps);
-        llm_matmul(c->pool, &L->w_gate, c->xb, n_tok, c->hb);
-        llm_matmul(c->pool, &L->w_up, c->xb, n_tok, c->hb2);
+        const llm_mat gu[2] = {L->w_gate, L->w_up};
+        float *const gu_out[2] = {c->hb, c->hb2};
+        llm_matmul_multi(c->pool, gu, 2, c->xb, n_tok, gu_out);
         swiglu_task sw = {.g = c->hb, .u = c->hb2, .avx2 = c->avx2,
                           .n = (int64_t)n_tok * hp->n_ff};
         if (n_tok > 1) llm_pool_run(c->pool, swiglu_worker, &sw);

@@ -160,6 +160,16 @@ typedef struct llm_mat {
  */
 WM_INTERNAL void llm_matmul(struct llm_pool *pool, const llm_mat *w,
                             const float *x, int n_tok, float *y);
+/*
+ * ys[i] = ws[i] x for i < n_w: several matrices reading the same input
+ * (Q/K/V, gate/up) in one pool run, x quantised once. Each ys[i] is
+ * bitwise what llm_matmul(pool, &ws[i], x, n_tok, ys[i]) gives. Matrices
+ * must share n_in; when their vec_dot_types differ it falls back to one
+ * llm_matmul each. The ys[i] must not overlap x or each other.
+ */
+WM_INTERNAL void llm_matmul_multi(struct llm_pool *pool, const llm_mat *ws,
+                                  int n_w, const float *x, int n_tok,
+                                  float *const *ys);
 /* Notes on llm_matmul:
  *  - it uses llm_pool_scratch(pool, ...): a scratch pointer obtained
  *    before the call is dead after it;

@@ -549,6 +549,74 @@ static void test_matmul(llm_pool **pools, const char *isa)
     test_matmul_type(LLM_Q4_K, 256, 1, pools, isa);
 }
 
+/* llm_matmul_multi: each output bitwise what llm_matmul gives, for any
+ * thread count and token count; shared and mixed vec_dot_types (the
+ * latter falls back to one run per matrix). */
+static void test_matmul_multi_case(const llm_type *types, const int *n_outs,
+                                   int n_w, int n_in, llm_pool **pools,
+                                   const char *isa)
+{
+    const int toks[] = {1, 2, 7, 13};
+    const int max_tok = 13;
+    llm_mat ms[6];
+    char *wd[6];
+    float *yref[6], *y[6];
+    float *wf = xmalloc((size_t)n_in * 4);
+    for (int i = 0; i < n_w; i++) {
+        const llm_type_traits *tr = llm_traits(types[i]);
+        size_t rs = llm_row_size(types[i], n_in);
+        wd[i] = xmalloc(rs * (size_t)n_outs[i]);
+        for (int o = 0; o < n_outs[i]; o++) {
+            for (int k = 0; k < n_in; k++) wf[k] = rng_normal();
+            tr->from_float_ref(wf, wd[i] + o * rs, n_in);
+        }
+        ms[i] = (llm_mat){ .type = types[i], .n_in = n_in,
+                           .n_out = n_outs[i], .data = wd[i] };
+        yref[i] = xmalloc(sizeof(float) * (size_t)n_outs[i] * max_tok);
+        y[i] = xmalloc(sizeof(float) * (size_t)n_outs[i] * max_tok);
+    }
+    float *x = xmalloc((size_t)n_in * max_tok * 4);
+    for (int i = 0; i < n_in * max_tok; i++) x[i] = rng_normal();
+    int bad = 0;
+    for (size_t ki = 0; ki < WM_ARRAY_LEN(toks); ki++) {
+        int nt = toks[ki];
+        for (int i = 0; i < n_w; i++)
+            llm_matmul(pools[0], &ms[i], x, nt, yref[i]);
+        for (int p = 0; p < 5; p++) {
+            llm_pool *pool = p < 4 ? pools[p] : NULL;
+            for (int i = 0; i < n_w; i++)
+                memset(y[i], 0xFF, sizeof(float) * (size_t)n_outs[i] * nt);
+            llm_matmul_multi(pool, ms, n_w, x, nt, y);
+            for (int i = 0; i < n_w; i++)
+                if (memcmp(y[i], yref[i],
+                           sizeof(float) * (size_t)n_outs[i] * nt))
+                    bad++;
+        }
+    }
+    if (bad)
+        fprintf(stderr, "%s matmul_multi %s x%d: %d mismatching outputs\n",
+                isa, llm_traits(types[0])->name, n_w, bad);
+    CHECK_EQ_INT(bad, 0);
+    for (int i = 0; i < n_w; i++) { free(wd[i]); free(yref[i]); free(y[i]); }
+    free(wf); free(x);
+}
+
+static void test_matmul_multi(llm_pool **pools, const char *isa)
+{
+    const llm_type q40[] = {LLM_Q4_0, LLM_Q4_0, LLM_Q4_0};
+    const int qkv[] = {37, 5, 16};
+    test_matmul_multi_case(q40, qkv, 3, 96, pools, isa);
+    const llm_type k[] = {LLM_Q4_K, LLM_Q6_K};   /* share Q8_K */
+    const int gu[] = {9, 23};
+    test_matmul_multi_case(k, gu, 2, 512, pools, isa);
+    const llm_type mix[] = {LLM_Q8_0, LLM_Q4_1, LLM_F16};   /* fallback */
+    test_matmul_multi_case(mix, qkv, 3, 64, pools, isa);
+    const llm_type six[] = {LLM_Q8_0, LLM_Q8_0, LLM_Q8_0, LLM_Q8_0,
+                            LLM_Q8_0, LLM_Q8_0};   /* > MM_MAX_W */
+    const int outs6[] = {3, 1, 8, 2, 17, 4};
+    test_matmul_multi_case(six, outs6, 6, 32, pools, isa);
+}
+
 int main(void)
 {
     const char *isa = llm_kernels_init();
@@ -579,9 +647,11 @@ int main(void)
     }
     llm_kernels_force("scalar");
     test_matmul(pools, "scalar");
+    test_matmul_multi(pools, "scalar");
     if (have_avx2) {
         llm_kernels_force("avx2");
         test_matmul(pools, "avx2");
+        test_matmul_multi(pools, "avx2");
     }
     for (int i = 0; i < 4; i++) llm_pool_free(pools[i]);
     return TEST_REPORT();
