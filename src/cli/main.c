@@ -76,6 +76,20 @@ static const char usage_text[] =
     "                  [::1]:8080); the guest takes connections with\n"
     "                  sock_accept. Its fd follows the pre-opened dirs\n"
     "                  (repeatable)\n"
+    "  --allow-bind HOST:PORT\n"
+    "                  let the guest bind its own sockets (WasmEdge's\n"
+    "                  sock_open/sock_bind, e.g. an HTTP server) to\n"
+    "                  HOST:PORT; HOST is IPv4, [IPv6], localhost or *;\n"
+    "                  0.0.0.0 / [::] (or empty) also cover every address\n"
+    "                  of their family; PORT a number or * (repeatable;\n"
+    "                  default: no binds, listening needs a bind)\n"
+    "  --allow-net HOST:PORT\n"
+    "                  let the guest connect / send datagrams to HOST:PORT\n"
+    "                  (HOST IPv4, [IPv6], localhost or *; PORT number or\n"
+    "                  *); `none`: no destinations at all (repeatable;\n"
+    "                  default: loopback only, 127.0.0.0/8 and [::1], any\n"
+    "                  port; the first grant replaces that default). No\n"
+    "                  names are resolved; refusals are EACCES\n"
     "  --max-memory BYTES[K|M|G]\n"
     "                  cap every linear memory; memory.grow beyond it\n"
     "                  returns -1                     (default: 4G)\n"
@@ -104,7 +118,8 @@ static const char usage_text[] =
     "  0    success; a WASI program's proc_exit status is the exit code\n"
     "  1    error (unreadable file, malformed/invalid/unlinkable module,\n"
     "       bad --invoke argument, a --dir that cannot be opened, a\n"
-    "       --listen address that cannot be bound, a bad --nn-preload)\n"
+    "       --listen address that cannot be bound, a bad --nn-preload,\n"
+    "       a malformed --allow-bind/--allow-net)\n"
     "  2    usage error\n"
     "  134  the guest trapped (message and backtrace on stderr)\n";
 
@@ -496,6 +511,11 @@ typedef struct run_opts {
     uint64_t max_memory;       /* 0: the default */
     const char **nn_preload;   /* "NAME:ENCODING:TARGET:PATH" */
     int n_nn_preload;
+    const char **allow_bind;   /* --allow-bind HOST:PORT */
+    int n_allow_bind;
+    const char **allow_net;    /* --allow-net HOST:PORT */
+    int n_allow_net;
+    bool net_none;             /* --allow-net none */
 } run_opts;
 
 static void run_opts_free(run_opts *o) {
@@ -505,6 +525,8 @@ static void run_opts_free(run_opts *o) {
     free(o->dirs);
     free(o->listen);
     free(o->nn_preload);
+    free(o->allow_bind);
+    free(o->allow_net);
 }
 
 /* "HOST[::GUEST]" -> a pre-open (the host part is a copy; GUEST defaults
@@ -538,7 +560,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o) {
         /* Every option takes a value: "--opt=V" or "--opt V". */
         static const char *const names[] = {
             "--invoke", "--env", "--dir", "--dir-ro", "--listen",
-            "--max-memory", "--nn-preload",
+            "--max-memory", "--nn-preload", "--allow-bind", "--allow-net",
         };
         const char *val = NULL;
         size_t k = 0;
@@ -577,6 +599,11 @@ static int parse_run_opts(int argc, char **argv, run_opts *o) {
             o->listen[o->n_listen++] = val;
         } else if (k == 6) {
             o->nn_preload[o->n_nn_preload++] = val;
+        } else if (k == 7) {
+            o->allow_bind[o->n_allow_bind++] = val;
+        } else if (k == 8) {
+            if (strcmp(val, "none") == 0) o->net_none = true;
+            else o->allow_net[o->n_allow_net++] = val;
         } else if (!parse_size(val, &o->max_memory)) {
             return usage_error("--max-memory needs BYTES[K|M|G] (1 byte to "
                                "4G), got `%s`", val), -1;
@@ -605,7 +632,10 @@ static int cmd_run(int argc, char **argv) {
     o.dirs = calloc((size_t)argc + 1, sizeof *o.dirs);
     o.listen = calloc((size_t)argc + 1, sizeof *o.listen);
     o.nn_preload = calloc((size_t)argc + 1, sizeof *o.nn_preload);
-    if (!o.env || !o.dirs || !o.listen || !o.nn_preload) {
+    o.allow_bind = calloc((size_t)argc + 1, sizeof *o.allow_bind);
+    o.allow_net = calloc((size_t)argc + 1, sizeof *o.allow_net);
+    if (!o.env || !o.dirs || !o.listen || !o.nn_preload || !o.allow_bind ||
+        !o.allow_net) {
         run_opts_free(&o);
         fprintf(stderr, "wasmind: error: out of memory\n");
         return EXIT_ERR;
@@ -642,6 +672,9 @@ static int cmd_run(int argc, char **argv) {
         .envc = o.envc, .envp = o.env,
         .n_preopens = o.n_dirs, .preopens = o.dirs,
         .n_listen = o.n_listen, .listen = o.listen,
+        .n_allow_bind = o.n_allow_bind, .allow_bind = o.allow_bind,
+        .n_allow_net = o.n_allow_net, .allow_net = o.allow_net,
+        .flags = o.net_none ? WM_WASI_NET_NO_LOOPBACK : 0,
     };
     /* Testing aid: force the openat-walk path resolver (see wasmind.h). */
     const char *no2 = getenv("WASMIND_WASI_NO_OPENAT2");
