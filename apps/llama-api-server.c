@@ -15,12 +15,14 @@
  * OPTIONS anything (CORS preflight). Every error is OpenAI-shaped JSON:
  * {"error": {"message", "type", "param", "code"}}.
  *
- * Sockets: WASI preview 1 gives no way to create a socket, so the
- * embedder pre-opens the listening one (`--listen`); the server uses the
- * first fd whose fdstat says SOCKET_STREAM with the accept right.
- * (WasmEdge's sock_open/bind extension is deliberately not imported: a
- * module importing it would not link on a runtime without it, and the
- * pre-opened socket works on both.)
+ * Sockets: by default the embedder pre-opens the listening socket
+ * (`wasmind run --listen ADDR:PORT`, what `wasmind serve` does): WASI
+ * preview 1 cannot create one, and the server uses the first fd whose
+ * fdstat says SOCKET_STREAM with the accept right. With --socket-addr
+ * ADDR:PORT (LlamaEdge's option) the server opens, binds and listens on
+ * its own socket through WasmEdge's socket extension (sock_open,
+ * sock_setsockopt, sock_bind, sock_listen; wasmind grants the bind with
+ * `--allow-bind ADDR:PORT`), as llama-api-server.wasm does on WasmEdge.
  *
  * Event loop: one thread, non-blocking sockets, poll_oneoff over the
  * listener and every connection (read interest while a request is being
@@ -70,6 +72,7 @@
 #include "http.h"
 #include "json_lite.h"
 #include "wasi_nn.h"
+#include "wasmedge_sock.h"
 
 #define MAX_CONNS 64
 #define MAX_HEAD 16384
@@ -86,6 +89,9 @@ static const char usage[] =
     "  --template NAME    chat format: llama-2-chat llama-3-chat chatml\n"
     "                     mistral-instruct zephyr plain (from --model-name)\n"
     "  --ctx-size N       context size in tokens (the model's, max 4096)\n"
+    "  --socket-addr A:P  open and bind the listening socket itself\n"
+    "                     (IPv4 A, WasmEdge socket extension) instead of\n"
+    "                     using a pre-opened one (wasmind run --listen)\n"
     "  --web-root PATH    guest directory served at / and /static\n"
     "                     (/web; pre-open it with --dir apps/web::/web)\n"
     "  --max-body BYTES   largest request body (1048576)\n"
@@ -97,6 +103,7 @@ static const char usage[] =
 
 typedef struct options {
     const char *model_name, *nn_name, *template_name, *web_root;
+    const char *socket_addr;
     long long ctx_size, max_body, queue_max, timeout_s;
     int quiet;
 } options;
@@ -1427,6 +1434,47 @@ static int find_listener(uint32_t *out) {
     return -1;
 }
 
+/*
+ * Open a listening TCP socket on "A.B.C.D:PORT" with WasmEdge's socket
+ * extension. Returns 0 and the fd, or prints why and returns -1.
+ */
+static int open_listener(const char *addr, uint32_t *out) {
+    unsigned a, b, c, d, port;
+    char tail;
+    if (sscanf(addr, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &tail) != 5 ||
+        a > 255 || b > 255 || c > 255 || d > 255 || port > 65535) {
+        fprintf(stderr, "llama-api-server: --socket-addr `%s`: expected "
+                        "IPv4:PORT\n", addr);
+        return -1;
+    }
+    uint8_t ip[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
+    wes_address wa = {ip, 4};
+    uint32_t fd;
+    int32_t one = 1, e;
+    const char *what = "sock_open";
+    if ((e = wes_sock_open(WES_AF_INET4, WES_SOCK_STREAM, &fd)) == 0) {
+        what = "sock_bind";
+        (void)wes_sock_setsockopt(fd, WES_SOL_SOCKET, WES_SO_REUSEADDR, &one,
+                                  sizeof one);
+        if ((e = wes_sock_bind(fd, &wa, port)) == 0) {
+            what = "sock_listen";
+            e = wes_sock_listen(fd, 128);
+        }
+        if (e) (void)!__wasi_fd_close(fd);
+    }
+    if (e) {
+        fprintf(stderr, "llama-api-server: %s %s: %s (errno %d)\n", what,
+                addr, e == WES_EACCES ? "not allowed (wasmind run "
+                                        "--allow-bind ADDR:PORT)"
+                      : e == WES_EADDRINUSE ? "address in use"
+                      : e == WES_ENOSYS ? "no socket extension" : "failed",
+                (int)e);
+        return -1;
+    }
+    *out = fd;
+    return 0;
+}
+
 static int bad_usage(const char *what, const char *arg) {
     fprintf(stderr, "llama-api-server: %s%s\n%s", what, arg, usage);
     return 2;
@@ -1468,6 +1516,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--nn-name")) o->nn_name = v;
         else if (!strcmp(a, "--template")) o->template_name = v;
         else if (!strcmp(a, "--web-root")) o->web_root = v;
+        else if (!strcmp(a, "--socket-addr")) o->socket_addr = v;
         else if (!strcmp(a, "--ctx-size")) {
             if (parse_num(v, 1, 1 << 20, &o->ctx_size))
                 return bad_usage("bad --ctx-size ", v);
@@ -1492,7 +1541,9 @@ int main(int argc, char **argv) {
                 chat_template_names());
         return 2;
     }
-    if (find_listener(&s->listen_fd)) {
+    if (o->socket_addr) {
+        if (open_listener(o->socket_addr, &s->listen_fd)) return 1;
+    } else if (find_listener(&s->listen_fd)) {
         fprintf(stderr, "llama-api-server: no listening socket: run with "
                         "`wasmind run --listen 127.0.0.1:8080 ...`\n");
         return 1;

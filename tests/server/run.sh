@@ -457,6 +457,34 @@ check "serve: no model is a usage error" $?
 grep -q "serving stories260K.gguf at http://127.0.0.1:$PORT/" "$LOG"
 check "serve prints the URL" $? "$(head -n 3 "$LOG")"
 
+# WasmEdge's socket extension: the server binds its own socket
+# (--socket-addr, as LlamaEdge's server does) when the runtime grants it.
+P2=$((20000 + RANDOM % 40000))
+"$CLI" run --allow-bind "127.0.0.1:$P2" \
+    --nn-preload "default:GGML:AUTO:$STORIES" "$APPDIR/llama-api-server.wasm" \
+    --socket-addr "127.0.0.1:$P2" --template plain >"$TMP/sockext.log" 2>&1 &
+P2_PID=$!
+for i in $(seq 1 50); do
+    curl -s -m 1 -o /dev/null "http://127.0.0.1:$P2/health" && break
+    sleep 0.1
+done
+code=$(curl -s -m 20 -o "$TMP/body" -w '%{http_code}' \
+    "http://127.0.0.1:$P2/v1/chat/completions" -d "$CHAT}")
+got=$(py "j['choices'][0]['message']['content']"; echo x)
+got=${got%$'\n'x}
+kill "$P2_PID" 2>/dev/null
+wait "$P2_PID" 2>/dev/null
+[[ $code == 200 && $got == "$chat_content" ]]
+check "--socket-addr: own socket via sock_open/bind/listen" $? "$code" \
+    "$(tail -n 3 "$TMP/sockext.log")"
+"$CLI" run --nn-preload "default:GGML:AUTO:$STORIES" \
+    "$APPDIR/llama-api-server.wasm" --socket-addr "127.0.0.1:$P2" \
+    >"$TMP/sockext.log" 2>&1
+rc=$?
+((rc == 1)) && grep -q 'sock_bind 127.0.0.1:[0-9]*: not allowed' "$TMP/sockext.log"
+check "--socket-addr without --allow-bind: refused" $? "exit $rc" \
+    "$(cat "$TMP/sockext.log")"
+
 stop_server
 if grep -qiE 'trap|sanitizer|segmentation|panic' "$LOG"; then
     bad "server log shows a crash" "$(grep -iE 'trap|sanitizer' "$LOG" | head -3)"
