@@ -16,6 +16,11 @@
 #      a slow client (408 after --timeout, others served meanwhile), a
 #      half-closed client, a client disconnecting mid-stream (generation
 #      stopped at once), a full queue (503), 20 clients x 3 requests;
+#   5. the official `openai` npm client (version pinned by
+#      tests/server/openai/package-lock.json, `npm ci` into TMPDIR once):
+#      models, chat, streaming, completions, an API error;
+#   6. `wasmind serve` errors; the server's own socket (--socket-addr,
+#      WasmEdge's socket extension);
 # and after every group the server must still answer /health. Ends with
 # "N passed, N failed"; exit status 1 if any check failed.
 set -uo pipefail
@@ -221,6 +226,7 @@ check "completions: shape, 30 tokens" $? "$code $(head -c 300 "$TMP/body")"
 [[ -n $got && $got == "$want" ]]
 check "completions: text = greedy native output" $? \
     "server: $(printf %q "$got")" "native: $(printf %q "$want")"
+cmpl_content=$want
 curl -s -m 20 -N -o "$TMP/body" "$(U /v1/completions)" \
     -d '{"prompt": ["The dog"], "max_tokens": 30, "temperature": 0, "stream": true, "stream_options": {"include_usage": true}}'
 out=$(sse_check text text "$want" 2>&1)
@@ -442,7 +448,35 @@ busyc=$(cat "$TMP"/load* | grep -c '^503$')
 check "20 clients x 3 requests: all 200/503" $? "total $total, 200: $okc, 503: $busyc"
 alive "load"
 
-# ---- 5. the CLI ------------------------------------------------------------
+# ---- 5. the official openai npm client (pinned in tests/server/openai) --
+# Installed once with `npm ci` into TMPDIR/npm; without npm or the
+# registry this group is reported as not run.
+NPM_DIR=$TMP/npm
+OAI=$(dirname "$0")/openai
+if command -v npm >/dev/null && command -v node >/dev/null; then
+    mkdir -p "$NPM_DIR"
+    cp "$OAI/package.json" "$OAI/package-lock.json" "$OAI/client.mjs" "$NPM_DIR/"
+    if ! cmp -s "$OAI/package-lock.json" "$NPM_DIR/.installed-lock" ||
+        [[ ! -f $NPM_DIR/node_modules/openai/package.json ]]; then
+        (cd "$NPM_DIR" && timeout 180 npm ci --ignore-scripts --no-audit \
+            --no-fund >npm.log 2>&1) &&
+            cp "$OAI/package-lock.json" "$NPM_DIR/.installed-lock"
+    fi
+fi
+if [[ -f $NPM_DIR/node_modules/openai/package.json ]]; then
+    out=$(cd "$NPM_DIR" && WANT_CHAT=$chat_content WANT_CMPL=$cmpl_content \
+        timeout 60 node client.mjs "$(U /v1)" 2>&1)
+    n_ok=$(grep -c '^ok ' <<<"$out")
+    n_bad=$(grep -c '^FAIL ' <<<"$out")
+    pass=$((pass + n_ok)) fail=$((fail + n_bad))
+    grep '^FAIL ' <<<"$out" | sed 's/^/[openai] /'
+    ((n_ok + n_bad == 6)) || bad "openai client did not finish" "$(tail -n 5 <<<"$out")"
+else
+    echo "openai npm client: not run (npm ci unavailable: $(tail -n 2 "$NPM_DIR/npm.log" 2>/dev/null))"
+fi
+alive "openai client"
+
+# ---- 6. the CLI ------------------------------------------------------------
 "$CLI" serve "$STORIES" --port "$PORT" --app "$APPDIR/llama-api-server.wasm" \
     >"$TMP/serve2.out" 2>&1
 rc=$?
