@@ -50,6 +50,9 @@ static wes_address addr_of(uint8_t *ip, uint32_t len) {
     return a;
 }
 
+/* The flags of the last fd event wait_fd saw. */
+static __wasi_eventrwflags_t last_flags;
+
 /* Wait up to ms for fd (tag 1 read, 2 write): 1 ready, 0 timeout,
  * -1 error. ms alone (fd < 0): sleep. */
 static int wait_fd(int fd, int tag, uint64_t ms) {
@@ -66,7 +69,10 @@ static int wait_fd(int fd, int tag, uint64_t ms) {
     __wasi_size_t n = 0;
     if (__wasi_poll_oneoff(sub, ev, fd < 0 ? 1 : 2, &n) != 0) return -1;
     for (__wasi_size_t i = 0; i < n; i++)
-        if (ev[i].userdata == 2) return ev[i].error ? -1 : 1;
+        if (ev[i].userdata == 2) {
+            last_flags = ev[i].fd_readwrite.flags;
+            return ev[i].error ? -1 : 1;
+        }
     return 0;
 }
 
@@ -510,7 +516,10 @@ static void check_tcp_loop(void) {
 
     /* The peer's shutdown: EOF (0 bytes) after readiness. */
     wc_eq("loop.shutdown", wes_sock_shutdown(c, WES_SHUT_WR), 0);
+    wc_eq("loop.poll.data.nohangup", last_flags, 0);
     wc_eq("loop.poll.eof", wait_fd((int)s, 1, 10000), 1);
+    wc_eq("loop.poll.eof.hangup", last_flags,
+          __WASI_EVENTRWFLAGS_FD_READWRITE_HANGUP);
     wc_eq("loop.recv.eof", wes_sock_recv(s, &iv, 1, 0, &n, &ro), 0);
     wc_eq("loop.recv.eof.count", n, 0);
 
