@@ -92,19 +92,6 @@ static void fail(runner *r, const char *fmt, ...) {
     putchar('\n');
 }
 
-static const char *type_name(wm_valtype t) {
-    switch (t) {
-    case WM_I32: return "i32";
-    case WM_I64: return "i64";
-    case WM_F32: return "f32";
-    case WM_F64: return "f64";
-    case WM_V128: return "v128";
-    case WM_FUNCREF: return "funcref";
-    case WM_EXTERNREF: return "externref";
-    }
-    return "?";
-}
-
 /* A value as text, e.g. "i32:42", "f32:1.5 (0x3fc00000)". */
 static const char *fmt_value(wm_valtype t, const wm_value *v, char *buf,
                              size_t size) {
@@ -134,7 +121,7 @@ static const char *fmt_value(wm_valtype t, const wm_value *v, char *buf,
         else snprintf(buf, size, "ref.func %p", v->of.ref);
         break;
     default:
-        snprintf(buf, size, "%s:?", type_name(t));
+        snprintf(buf, size, "%s:?", wm_valtype_str(t));
     }
     return buf;
 }
@@ -660,7 +647,7 @@ static void cmd_return(runner *r, const json_value *cmd, int check) {
                 : match == MATCH_NAN_ARITHMETIC ? "nan:arithmetic"
                 : fmt_value(want.type, &want, a, sizeof a);
             fail(r, "result %zu: expected %s%s%s, got %s", i,
-                 match != MATCH_EXACT ? type_name(want.type) : "",
+                 match != MATCH_EXACT ? wm_valtype_str(want.type) : "",
                  match != MATCH_EXACT ? ":" : "", ws,
                  fmt_value(o->res_type[i], &o->res[i], b, sizeof b));
             return;
