@@ -475,6 +475,12 @@ else
     echo "openai npm client: not run (npm ci unavailable: $(tail -n 2 "$NPM_DIR/npm.log" 2>/dev/null))"
 fi
 alive "openai client"
+if command -v node >/dev/null; then
+    out=$(WANT_CHAT=$chat_content timeout 30 node "$(dirname "$0")/web_sse.mjs" \
+        "$WEB/index.html" "$(U "")" 2>&1)
+    [[ $out == ok ]]
+    check "web page's SSE reader (node fetch) streams the chat" $? "$out"
+fi
 
 # ---- 6. the CLI ------------------------------------------------------------
 "$CLI" serve "$STORIES" --port "$PORT" --app "$APPDIR/llama-api-server.wasm" \
