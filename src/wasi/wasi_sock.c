@@ -477,6 +477,9 @@ wm_status wasi_listen_add(wasi_ctx *c, const char *addr, wm_error *err) {
 
 /* ==== Preview 1 ========================================================= */
 
+static uint16_t sk_iovs(wm_call *call, uint32_t g, uint32_t n,
+                        uint32_t align, struct iovec *hv);
+
 /* Accept on f; the new fd's index goes to pout. flags may only hold
  * NONBLOCK (for the new fd). A non-blocking listening socket with nothing
  * pending answers EAGAIN. */
@@ -530,9 +533,10 @@ wm_status wasi_sock_accept(wm_call *call, uint64_t *slots) {
     return wasi_ret(slots, sk_accept(c, f, flags, pout));
 }
 
-/* (fd, ri_data, ri_data_len, ri_flags, ro_datalen_ptr, ro_flags_ptr).
- * ro_flags is always 0: use sock_recv_from to learn of truncated
- * datagrams. */
+/* (fd, ri_data, ri_data_len, ri_flags, ro_datalen_ptr, ro_flags_ptr):
+ * one recvmsg over at most SK_IOV_MAX iovecs (EINVAL beyond, as
+ * WasmEdge), so a datagram is never split across host calls; ro_flags
+ * gets RECV_DATA_TRUNCATED when a datagram did not fit. */
 wm_status wasi_sock_recv(wm_call *call, uint64_t *slots) {
     wasi_fd *f = wasi_fd_get(CTX(), A32(0));
     if (!f) return wasi_ret(slots, WASI_EBADF);
@@ -544,15 +548,20 @@ wm_status wasi_sock_recv(wm_call *call, uint64_t *slots) {
     uint8_t *plen = wasi_span(call, A32(4), 4);
     uint8_t *pfl = wasi_span(call, A32(5), 2);
     if (!plen || !pfl) return wasi_ret(slots, WASI_EFAULT);
+    struct iovec hv[SK_IOV_MAX];   /* 16 KiB: fixed, not guest-sized */
+    uint16_t e = sk_iovs(call, A32(1), A32(2), 1, hv);
+    if (e) return wasi_ret(slots, e);
+    struct msghdr mh = {.msg_iov = hv, .msg_iovlen = A32(2)};
     int mf = (ri & WASI_RIFLAG_PEEK ? MSG_PEEK : 0) |
              (ri & WASI_RIFLAG_WAITALL ? MSG_WAITALL : 0);
-    uint32_t n = 0;
-    uint16_t e = wasi_rw(call, f, A32(1), A32(2), WASI_IO_RECV, 0, mf, &n);
-    if (e == WASI_ESUCCESS) {
-        st32(plen, n);
-        st16(pfl, 0);
-    }
-    return wasi_ret(slots, e);
+    ssize_t r;
+    do {
+        r = recvmsg(f->host_fd, &mh, mf);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return wasi_ret(slots, wasi_errno_from_host(errno));
+    st32(plen, (uint32_t)r);
+    st16(pfl, mh.msg_flags & MSG_TRUNC ? WASI_ROFLAG_TRUNCATED : 0);
+    return wasi_ret(slots, WASI_ESUCCESS);
 }
 
 /* (fd, si_data, si_data_len, si_flags, so_datalen_ptr); no si_flags are
@@ -742,13 +751,13 @@ static wm_status sk_connect_v2(wm_call *call, uint64_t *slots) {
 /* ==== WasmEdge extension: datagrams ===================================== */
 
 /* Host iovecs for the guest (c)iovec array at g (n entries, at most
- * SK_IOV_MAX), every buffer checked. */
+ * SK_IOV_MAX), every buffer checked; the array aligned to `align`. */
 static uint16_t sk_iovs(wm_call *call, uint32_t g, uint32_t n,
-                        struct iovec *hv) {
+                        uint32_t align, struct iovec *hv) {
     if (n > SK_IOV_MAX) return WASI_EINVAL;
     uint16_t e;
-    const uint8_t *iov = sk_span(call, g, (uint64_t)n * WASI_IOVEC_SIZE, 4,
-                                 &e);
+    const uint8_t *iov = sk_span(call, g, (uint64_t)n * WASI_IOVEC_SIZE,
+                                 align, &e);
     if (!iov) return e;
     uint64_t total = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -797,7 +806,8 @@ static wm_status sk_recv_from_common(wm_call *call, uint64_t *slots,
                               &ao)))
         return wasi_ret(slots, e);
     struct iovec hv[SK_IOV_MAX];   /* 16 KiB: fixed, not guest-sized */
-    if ((e = sk_iovs(call, A32(1), A32(2), hv))) return wasi_ret(slots, e);
+    if ((e = sk_iovs(call, A32(1), A32(2), 4, hv)))
+        return wasi_ret(slots, e);
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     struct msghdr mh = {.msg_name = &ss, .msg_namelen = sizeof ss,
@@ -847,7 +857,8 @@ static wm_status sk_send_to_common(wm_call *call, uint64_t *slots, bool v2) {
     if (A32(4) > 65535) return wasi_ret(slots, WASI_EINVAL);
     a.port = (uint16_t)A32(4);
     struct iovec hv[SK_IOV_MAX];
-    if ((e = sk_iovs(call, A32(1), A32(2), hv))) return wasi_ret(slots, e);
+    if ((e = sk_iovs(call, A32(1), A32(2), 4, hv)))
+        return wasi_ret(slots, e);
     if (!sk_connect_allowed(c, &a)) return wasi_ret(slots, WASI_EACCES);
     struct sockaddr_storage ss;
     socklen_t len = sk_to_host(&a, &ss);

@@ -610,6 +610,16 @@ static void check_udp(void) {
             n == 4 && ro == WES_RECV_DATA_TRUNCATED &&
                 memcmp(ip, LO4, 4) == 0,
             "not truncated");
+    /* sock_recv (preview 1's) reports truncation too. */
+    wc_eq("udp.send_to.again", wes_sock_send_to(u2, cv, 2, &lo, p1, 0, &n),
+          0);
+    wait_fd((int)u1, 1, 10000);
+    ro = 0;
+    wc_eq("udp.recv.trunc", wes_sock_recv(u1, &small, 1, 0, &n, &ro), 0);
+    wc_true("udp.recv.trunc.value",
+            n == 4 && ro == WES_RECV_DATA_TRUNCATED &&
+                memcmp(buf, "dgra", 4) == 0,
+            "not truncated");
     wc_eq("udp.send_to.flags", wes_sock_send_to(u2, cv, 2, &lo, p1, 1, &n),
           WES_EINVAL);
     xclose(u1);
