@@ -405,7 +405,9 @@ enum {
  *   WM_WASI_NET_NO_LOOPBACK. IPv4-mapped IPv6 addresses are matched as
  *   IPv4.
  * Refused calls return EACCES (2). A malformed grant fails
- * wm_linker_define_wasi with WM_ERR_ARG.
+ * wm_linker_define_wasi with WM_ERR_ARG. sock_getaddrinfo resolves
+ * numeric hosts and `localhost` only (no DNS, no /etc/hosts: EAI_NONAME
+ * for other names), services as numbers, `http` or `https`.
  */
 typedef struct wm_wasi_config {
     int argc;

@@ -304,11 +304,11 @@ WM_INTERNAL int wasi_fd_release(wasi_fd *f);
  * p must span WASI_FILESTAT_SIZE (WASI_FILESTAT_UNSTABLE_SIZE) bytes. */
 WM_INTERNAL void wasi_put_filestat(uint8_t *p, const struct stat *st,
                                    uint8_t filetype, bool unstable);
-/* I/O over guest iovecs: fd_read/fd_write/fd_pread/fd_pwrite and the
- * socket calls (recv with flags, send). */
+/* I/O over guest iovecs: fd_read/fd_write/fd_pread/fd_pwrite and
+ * sock_send (sock_recv needs one host call per datagram: wasi_sock.c). */
 typedef enum wasi_io_op {
     WASI_IO_READ, WASI_IO_WRITE, WASI_IO_PREAD, WASI_IO_PWRITE,
-    WASI_IO_RECV, WASI_IO_SEND,
+    WASI_IO_SEND,
 } wasi_io_op;
 WM_INTERNAL uint16_t wasi_rw(wm_call *call, wasi_fd *f, uint32_t g_iovs,
                              uint32_t n_iovs, wasi_io_op op, uint64_t pos,

@@ -395,7 +395,6 @@ static ssize_t wasi_rw_host(int fd, struct iovec *hv, int k, wasi_io_op op,
     case WASI_IO_WRITE: return writev(fd, hv, k);
     case WASI_IO_PREAD: return preadv(fd, hv, k, (off_t)at);
     case WASI_IO_PWRITE: return pwritev(fd, hv, k, (off_t)at);
-    case WASI_IO_RECV: return recvmsg(fd, &mh, msg_flags);
     case WASI_IO_SEND: return sendmsg(fd, &mh, msg_flags | MSG_NOSIGNAL);
     }
     errno = EINVAL;
@@ -403,14 +402,12 @@ static ssize_t wasi_rw_host(int fd, struct iovec *hv, int k, wasi_io_op op,
 }
 
 /*
- * Scatter/gather I/O for fd_read/fd_write/fd_pread/fd_pwrite/sock_recv/
- * sock_send over the guest iovec array at g_iovs. All iovecs are checked
- * before any I/O, then handed to the host WASI_IOV_CHUNK at a time; a
- * short transfer ends the call (as readv/writev may). Errors after some
- * bytes moved are reported as success with the count, as POSIX does. The
- * total is capped at UINT32_MAX because the guest receives it as a u32.
- * Receives stop after the first host call that returned data, so a
- * socket read never blocks once something arrived.
+ * Scatter/gather I/O for fd_read/fd_write/fd_pread/fd_pwrite/sock_send
+ * over the guest iovec array at g_iovs. All iovecs are checked before any
+ * I/O, then handed to the host WASI_IOV_CHUNK at a time; a short transfer
+ * ends the call (as readv/writev may). Errors after some bytes moved are
+ * reported as success with the count, as POSIX does. The total is capped
+ * at UINT32_MAX because the guest receives it as a u32.
  */
 uint16_t wasi_rw(wm_call *call, wasi_fd *f, uint32_t g_iovs, uint32_t n_iovs,
                  wasi_io_op op, uint64_t pos, int msg_flags,
@@ -452,7 +449,7 @@ uint16_t wasi_rw(wm_call *call, wasi_fd *f, uint32_t g_iovs, uint32_t n_iovs,
             return wasi_errno_from_host(errno);
         }
         total += (uint64_t)r;
-        if ((uint64_t)r < want || op == WASI_IO_RECV) break;
+        if ((uint64_t)r < want) break;
     }
     *out_n = (uint32_t)total;
     return WASI_ESUCCESS;
