@@ -147,7 +147,7 @@ static bool mm_setup(mm_ctx *c, const kq_kernels *k, const llm_mat *ws,
         else if (m->tr->vec_dot_type != c->vdt) return false;
         m->w_stride = llm_row_size(w->type, w->n_in);
         WM_ASSERT(m->w_stride && w->n_in <= INT32_MAX);
-        m->tile = n_tok > 1 ? k->tile[w->type] : (kq_tile){ 0 };
+        m->tile = n_tok > 1 ? k->tile[w->type] : k->matvec[w->type];
         m->tile_rows = m->tile.fn ? m->tile.rows : MM_ROWS_NO_TILE;
         m->n_tiles = w->n_out > 0 ? (w->n_out + m->tile_rows - 1) /
                                         m->tile_rows : 0;

@@ -189,6 +189,13 @@ static inline KQ_AVX2 __m256i act_q8_1(const void *row, int ib, float *d,
 #define T32_TOKS 4
 #endif
 
+/* Matrix-vector shape: MV_ROWS rows share each activation block, and
+ * their accumulator chains are independent (a single vec_dot waits on
+ * one FMA chain per block). Per row the same instructions as vec_dot. */
+#ifndef MV_ROWS
+#define MV_ROWS 4
+#endif
+
 #define DEFINE_BLOCK32(NAME, UNPACK, ACT, STEP)                              \
 static KQ_AVX2 void vec_dot_##NAME##_avx2(int n, float *s, const void *vx,   \
                                           const void *vy)                    \
@@ -203,6 +210,43 @@ static KQ_AVX2 void vec_dot_##NAME##_avx2(int n, float *s, const void *vx,   \
              sy);                                                            \
     }                                                                        \
     *s = hsum_ps(acc) + _mm_cvtss_f32(macc);                                 \
+}                                                                            \
+static KQ_AVX2 void matvec_##NAME##_avx2(int n, const void *w, size_t ws,    \
+                                         int nr, const void *x, size_t xs,   \
+                                         int nt, float *y, size_t ys)         \
+{                                                                            \
+    if (nr != MV_ROWS || nt != 1) {                                          \
+        for (int r = 0; r < nr; r++)                                         \
+            for (int t = 0; t < nt; t++)                                     \
+                vec_dot_##NAME##_avx2(n, y + (size_t)t * ys + r,             \
+                                      (const char *)w + r * ws,              \
+                                      (const char *)x + t * xs);             \
+        return;                                                              \
+    }                                                                        \
+    __m256 acc[MV_ROWS];                                                     \
+    __m128 macc[MV_ROWS];                                                    \
+    UNROLL for (int r = 0; r < MV_ROWS; r++) {                               \
+        acc[r] = _mm256_setzero_ps();                                        \
+        macc[r] = _mm_setzero_ps();                                          \
+    }                                                                        \
+    /* The rows are contiguous: stream the next MV_ROWS rows in while   \
+     * these are read (hints only, may point past the matrix). */       \
+    const char *next = (const char *)w + MV_ROWS * ws;                       \
+    const size_t pf_step = MV_ROWS * ws / (size_t)(n / 32);                  \
+    for (int ib = 0; ib < n / 32; ib++) {                                    \
+        float dy, sy;                                                        \
+        _mm_prefetch(next + (size_t)ib * pf_step, _MM_HINT_T0);              \
+        _mm_prefetch(next + (size_t)ib * pf_step + 64, _MM_HINT_T0);         \
+        __m256i qy = ACT(x, ib, &dy, &sy);                                   \
+        const __m256 dyv = _mm256_set1_ps(dy);                               \
+        UNROLL for (int r = 0; r < MV_ROWS; r++) {                           \
+            float dx, mx;                                                    \
+            __m256i qx = UNPACK((const char *)w + r * ws, ib, &dx, &mx);     \
+            STEP(acc[r], macc[r], qx, _mm256_set1_ps(dx), mx, qy, dyv, sy);  \
+        }                                                                    \
+    }                                                                        \
+    UNROLL for (int r = 0; r < MV_ROWS; r++)                                 \
+        y[r] = hsum_ps(acc[r]) + _mm_cvtss_f32(macc[r]);                     \
 }                                                                            \
 static KQ_AVX2 void tile_##NAME##_avx2(int n, const void *w, size_t ws,      \
                                        int nr, const void *x, size_t xs,     \
@@ -681,6 +725,8 @@ void kq_avx2_install(kq_kernels *k)
         t[T].vec_dot = vec_dot_##NAME##_avx2;                               \
         k->tile[T] = (kq_tile){ tile_##NAME##_avx2, R, C };                 \
     } while (0)
+#define SET_MV(T, NAME)                                                     \
+    k->matvec[T] = (kq_tile){ matvec_##NAME##_avx2, MV_ROWS, 1 }
     SET(LLM_Q4_0, q4_0_q8_0, T32_ROWS, T32_TOKS);
     SET(LLM_Q4_1, q4_1_q8_1, T32_ROWS, T32_TOKS);
     SET(LLM_Q5_0, q5_0_q8_0, T32_ROWS, T32_TOKS);
@@ -689,6 +735,12 @@ void kq_avx2_install(kq_kernels *k)
     SET(LLM_Q4_K, q4_K_q8_K, K_ROWS, K_TOKS);
     SET(LLM_Q5_K, q5_K_q8_K, K_ROWS, K_TOKS);
     SET(LLM_Q6_K, q6_K_q8_K, K_ROWS, K_TOKS);
+    SET_MV(LLM_Q4_0, q4_0_q8_0);
+    SET_MV(LLM_Q4_1, q4_1_q8_1);
+    SET_MV(LLM_Q5_0, q5_0_q8_0);
+    SET_MV(LLM_Q5_1, q5_1_q8_1);
+    SET_MV(LLM_Q8_0, q8_0_q8_0);
+#undef SET_MV
 #undef SET
 }
 

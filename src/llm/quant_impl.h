@@ -44,6 +44,9 @@ typedef struct kq_kernels {
     const char *isa;
     llm_type_traits traits[LLM_TYPE_COUNT];
     kq_tile tile[LLM_TYPE_COUNT];
+    /* n_tok == 1: several rows against one activation row (toks == 1),
+     * each row bitwise its vec_dot; NULL fn: one vec_dot per row. */
+    kq_tile matvec[LLM_TYPE_COUNT];
     void (*f16_to_f32_row)(const llm_f16 *src, float *dst, int64_t n);
     void (*f32_to_f16_row)(const float *src, llm_f16 *dst, int64_t n);
 } kq_kernels;

@@ -509,6 +509,24 @@ static void test_matmul_type(llm_type wt, int n_in, int n_out,
     for (int t = 0; t < max_tok; t++)
         llm_matmul(pools[0], &m, x + t * n_in, 1, ysingle + t * n_out);
     int bad_tol = 0, bad_bits = 0;
+    /* n_tok == 1 (the multi-row matvec kernel where the ISA has one) is
+     * bitwise vec_dot, row by row */
+    {
+        const llm_type_traits *ta = llm_traits(tr->vec_dot_type);
+        void *aq = xmalloc(llm_row_size(tr->vec_dot_type, n_in) + 64);
+        for (int t = 0; t < max_tok; t++) {
+            if (tr->vec_dot_type == LLM_F32)
+                memcpy(aq, x + t * n_in, (size_t)n_in * 4);
+            else
+                ta->from_float(x + t * n_in, aq, n_in);
+            for (int o = 0; o < n_out; o++) {
+                float d;
+                tr->vec_dot(n_in, &d, w + o * rs, aq);
+                if (memcmp(&d, &ysingle[t * n_out + o], 4)) bad_bits++;
+            }
+        }
+        free(aq);
+    }
     for (size_t ki = 0; ki < WM_ARRAY_LEN(toks); ki++) {
         int nt = toks[ki];
         for (int p = 0; p < 4; p++) {
