@@ -1375,13 +1375,14 @@ static void serve(server *s) {
             }
             conn *c = &s->conns[ud / 2];
             if (!c->used) continue;
+            /* Hangup on a read event may mean only that the peer shut
+             * down its writing (a half-closed client still reads its
+             * answer): recv sees the end, send errors show a peer that
+             * is really gone. On a write event it means gone. */
             int hup = evs[k].fd_readwrite.flags &
                       __WASI_EVENTRWFLAGS_FD_READWRITE_HANGUP;
             if (ud % 2 == 0) {
                 conn_read(s, c);
-                if (c->used && hup && c->peer_eof &&
-                    (c->out.len > c->out_off || c->streaming))
-                    conn_close(s, c);
             } else if (evs[k].error || hup) {
                 conn_close(s, c);
             } else {
