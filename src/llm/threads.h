@@ -2,7 +2,9 @@
  * threads.h — one persistent pthread pool for the engine.
  *
  * llm_pool_run(pool, fn, arg) calls fn(arg, ith, nth) for ith = 0..nth-1,
- * ith 0 on the calling thread, the others on the pool's workers, and
+ * ith 0 on the calling thread, the others on the pool's workers (or on
+ * the caller, when it is done with ith 0 before a worker has started
+ * one: so fn must depend on ith, not on which thread runs it), and
  * returns when all are done. Workers spin briefly, then sleep on a
  * condition variable, so back-to-back runs (one per layer per token) cost
  * microseconds and an idle pool costs no CPU. The pool also owns one

@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "llm/threads.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -17,6 +18,9 @@ typedef struct count_ctx {
     _Atomic int calls;
     long *slots;            /* one per ith, plain writes */
     long round;
+    pthread_t caller;
+    _Atomic int not_caller0;  /* runs whose ith 0 was not on the caller */
+    _Atomic int by_caller;    /* ith >= 1 run by the caller (stolen) */
 } count_ctx;
 
 static void count_task(void *arg, int ith, int nth)
@@ -25,6 +29,9 @@ static void count_task(void *arg, int ith, int nth)
     c->nth_seen[ith] = nth;
     c->slots[ith] += c->round;      /* caller reads after run: no atomics */
     atomic_fetch_add(&c->calls, 1);
+    bool on_caller = pthread_equal(pthread_self(), c->caller);
+    if (ith == 0 && !on_caller) atomic_fetch_add(&c->not_caller0, 1);
+    if (ith > 0 && on_caller) atomic_fetch_add(&c->by_caller, 1);
 }
 
 static void test_basic(int n)
@@ -34,7 +41,7 @@ static void test_basic(int n)
     if (!p) return;
     CHECK_EQ_INT(llm_pool_size(p), n);
     long slots[64] = {0};
-    count_ctx c = { .slots = slots };
+    count_ctx c = { .slots = slots, .caller = pthread_self() };
     const int rounds = 2000;
     long expect = 0;
     for (int r = 1; r <= rounds; r++) {
@@ -60,6 +67,13 @@ static void test_basic(int n)
     for (int i = 0; i < n; i++) bad += slots[i] != expect + 2;
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(atomic_load(&c.calls), (rounds + 2) * n);
+    /* ith 0 always runs on the caller; other slots may be taken over by
+     * the caller when their worker has not started (not counted here:
+     * it depends on scheduling) */
+    CHECK_EQ_INT(atomic_load(&c.not_caller0), 0);
+    if (n > 1)
+        printf("pool %d: %d of %d worker slots run by the caller\n", n,
+               atomic_load(&c.by_caller), (rounds + 2) * (n - 1));
     llm_pool_free(p);
 }
 
