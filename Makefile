@@ -149,7 +149,8 @@ BENCH_RUNS   ?= 3
 BENCH_INPUTS ?= fileread=100M
 
 APP_WASM    := $(patsubst apps/%.c,$(BUILD)/apps/%.wasm,$(sort $(wildcard apps/*.c))) \
-               $(patsubst apps/%.rs,$(BUILD)/apps/%.wasm,$(sort $(wildcard apps/*.rs)))
+               $(patsubst apps/%.rs,$(BUILD)/apps/%.wasm,$(sort $(wildcard apps/*.rs))) \
+               $(BUILD)/apps/llm-wasm.wasm
 BENCH_NAMES := $(basename $(notdir $(sort $(wildcard bench/prog/*.c))))
 BENCH_BINS  := $(BENCH_NAMES:%=$(BUILD)/bench/%) \
                $(BENCH_NAMES:%=$(BUILD)/bench/%.wasm)
@@ -174,6 +175,27 @@ $(BUILD)/apps/%.wasm: apps/%.c $(APP_LIB_SRC) $(APP_LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(WASM_CC) $(WASM_CFLAGS) -std=c11 $(WARN) -Iapps/lib $< \
 	    $(APP_LIB_SRC) -o $@
+
+# llm-wasm.wasm: the engine itself as a guest, no WASI-NN (the pure-Wasm
+# side of `make bench-wasm-llm`): apps/llm-wasm/main.c + src/llm (all of
+# it but the model writers) + src/util/{error,arena}.c, built from the
+# same sources as the native library. config.h turns threads and mmap off
+# under __wasi__: the pool is threads_single.c (threads.c, pthreads, left
+# out), GGUF files are read into linear memory; the x86 kernels and CPUID
+# are compiled out on wasm32, so the kernels are the scalar reference
+# ones. Its own rule: apps/%.c only matches apps/*.c.
+LLM_GUEST_SRC := $(filter-out src/llm/synth.c src/llm/quantize.c \
+                   src/llm/llama2c.c src/llm/threads.c, \
+                   $(sort $(wildcard src/llm/*.c))) \
+                 src/util/error.c src/util/arena.c
+LLM_GUEST_HDR := $(sort $(wildcard src/llm/*.h src/util/*.h)) src/config.h \
+                 include/wasmind.h
+
+$(BUILD)/apps/llm-wasm.wasm: apps/llm-wasm/main.c $(LLM_GUEST_SRC) \
+                             $(LLM_GUEST_HDR)
+	@mkdir -p $(dir $@)
+	$(WASM_CC) $(WASM_CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude \
+	    -Isrc $< $(LLM_GUEST_SRC) -lm -o $@
 
 # Rust guests: Debian's rustc (not whatever rustc is first on PATH: that
 # one may lack the wasm32-wasi standard library).
@@ -223,7 +245,7 @@ $(BUILD)/nn/%.wasm: tests/nn/%.c $(APP_LIB_SRC) $(APP_LIB_HDR)
 	    $(APP_LIB_SRC) -o $@
 
 nn-test: $(CLI) $(NN_TEST_WASM) $(BUILD)/apps/llama-simple.wasm \
-         $(BUILD)/apps/llama-chat.wasm
+         $(BUILD)/apps/llama-chat.wasm $(BUILD)/apps/llm-wasm.wasm
 	@tests/nn/run.sh $(CLI) $(BUILD)/nn $(BUILD)/apps $(MODELS_DIR) \
 	    $(BUILD)/tmp
 

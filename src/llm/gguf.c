@@ -29,13 +29,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "gguf.h"
 #include "quant.h"
 #include "../util/arena.h"
+
+#if WM_ENABLE_MMAP   /* config.h, through gguf.h */
+#include <sys/mman.h>
+#endif
 
 /* Hard caps, on top of "what the remaining bytes can hold". */
 #define GGUF_MAX_KV          ((uint64_t)1 << 20)
@@ -606,6 +609,53 @@ wm_status gguf_open_buffer(const void *buf, size_t size, const char *name,
     return WM_OK;
 }
 
+/*
+ * The whole file as read-only bytes: a private mapping, or without mmap
+ * (config.h WM_ENABLE_MMAP == 0: wasm32-wasi) one 64-byte aligned heap
+ * copy read in full, which is what wasi-libc's mmap emulation would do
+ * too. NULL with errno set on failure; file_unmap() releases either.
+ */
+#if WM_ENABLE_MMAP
+#define FILE_MAP_OP "mmap"
+static void *file_map(int fd, size_t size) {
+    void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void file_unmap(const void *p, size_t size) {
+    munmap((void *)p, size);
+}
+#else
+#define FILE_MAP_OP "read"
+static void *file_map(int fd, size_t size) {
+    if (size > SIZE_MAX - 63) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint8_t *p = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    for (size_t done = 0; done < size;) {
+        ssize_t n = read(fd, p + done, size - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;  /* shorter than fstat said */
+            free(p);
+            return NULL;
+        }
+        done += (size_t)n;
+    }
+    return p;
+}
+
+static void file_unmap(const void *p, size_t size) {
+    (void)size;
+    free((void *)p);
+}
+#endif
+
 wm_status gguf_open(const char *path, gguf_file **out, wm_error *err) {
     *out = NULL;
     wm_error_clear(err);
@@ -624,6 +674,13 @@ wm_status gguf_open(const char *path, gguf_file **out, wm_error *err) {
         set_where(err, path);
         return st;
     }
+    if ((uint64_t)sb.st_size > SIZE_MAX) {   /* 32-bit hosts, wasm32 */
+        close(fd);
+        wm_status st = wm_errf(err, WM_ERR_LIMIT,
+                               "file too large for the address space");
+        set_where(err, path);
+        return st;
+    }
     gguf_file *f = gguf_alloc(path);
     if (!f) {
         close(fd);
@@ -631,10 +688,10 @@ wm_status gguf_open(const char *path, gguf_file **out, wm_error *err) {
     }
     f->size = (size_t)sb.st_size;
     if (f->size > 0) {
-        void *p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
+        void *p = file_map(fd, f->size);
+        if (!p) {
             close(fd);
-            wm_status st = wm_errf(err, WM_ERR_IO, "mmap failed: %s",
+            wm_status st = wm_errf(err, WM_ERR_IO, FILE_MAP_OP " failed: %s",
                                    strerror(errno));
             set_where(err, path);
             gguf_close(f);
@@ -658,7 +715,7 @@ wm_status gguf_open(const char *path, gguf_file **out, wm_error *err) {
 
 void gguf_close(gguf_file *f) {
     if (!f) return;
-    if (f->mapped && f->base) munmap((void *)f->base, f->size);
+    if (f->mapped && f->base) file_unmap(f->base, f->size);
     struct gguf_mem *m = f->mem;
     if (m) {
         arena_free(&m->a);

@@ -65,7 +65,8 @@ typedef struct gguf_file {
     const char *path;           /* copy, for messages */
     const uint8_t *base;        /* mapping or caller buffer */
     size_t size;
-    bool mapped;                /* munmap on close */
+    bool mapped;                /* release on close (munmap, or free
+                                   without mmap: config.h) */
     uint32_t version;           /* 2 or 3 */
     uint32_t alignment;
     uint64_t n_kv, n_tensors;

@@ -34,7 +34,9 @@
 #endif
 #include <float.h>
 #include <math.h>
+#if WM_ENABLE_THREADS
 #include <pthread.h>
+#endif
 #include <stdatomic.h>
 #include <strings.h>
 
@@ -1376,7 +1378,9 @@ static const llm_type_traits TRAITS_REF[LLM_TYPE_COUNT] = {
 static kq_kernels g_kernels[KQ_LEVEL_COUNT];
 static bool g_level_ok[KQ_LEVEL_COUNT];
 static _Atomic int g_level = -1;
+#if WM_ENABLE_THREADS
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+#endif
 
 static void kernels_build(void)
 {
@@ -1409,7 +1413,12 @@ static void kernels_build(void)
 
 const char *llm_kernels_init(void)
 {
+#if WM_ENABLE_THREADS
     pthread_once(&g_once, kernels_build);
+#else
+    /* Single-threaded build (config.h): g_level is set last. */
+    if (atomic_load(&g_level) < 0) kernels_build();
+#endif
     return g_kernels[atomic_load(&g_level)].isa;
 }
 

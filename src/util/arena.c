@@ -24,7 +24,9 @@ void *arena_alloc(arena *a, size_t size) {
     if (!b || b->size - b->used < size) {
         size_t bsize = b ? b->size * 2 : ARENA_MIN_BLOCK;
         if (bsize < size) bsize = size;
-        if (bsize > ((size_t)1 << 40)) return NULL;
+        /* 1 TiB; half the address space on 32-bit targets (wasm32). */
+        if (bsize > ((size_t)1 << (sizeof(size_t) > 4 ? 40 : 31)))
+            return NULL;
         b = malloc(sizeof(*b) + bsize);
         if (!b) return NULL;
         b->size = bsize;
