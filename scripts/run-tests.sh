@@ -8,7 +8,8 @@
 #      apps/wasitest.c built for wasm32-wasi and run by the CLI), and the
 #      regression files (make regress: tests/regress/*.wasm and the fuzz
 #      seeds through the fuzz target's code path), and the WASI-NN suite
-#      (make nn-test: tests/nn/run.sh)
+#      (make nn-test: tests/nn/run.sh), and the API server suite (make
+#      server-test: tests/server/run.sh)
 #   4. the same four suites in an ASan+UBSan build (make
 #      SAN=address,undefined, objects in build/san)
 #
@@ -114,9 +115,10 @@ if [[ $mode == all ]]; then
         suite "wasi-suite" "$MAKE" -s wasi-test
         suite "llm" "$MAKE" -s llm-test MODELS_DIR="$MODELS_DIR"
         suite "nn" "$MAKE" -s nn-test MODELS_DIR="$MODELS_DIR"
+        suite "server" "$MAKE" -s server-test MODELS_DIR="$MODELS_DIR"
         suite "regress" "$MAKE" -s regress
     else
-        skip_suites unit spec wasi wasi-suite llm nn regress
+        skip_suites unit spec wasi wasi-suite llm nn server regress
     fi
 fi
 
@@ -131,11 +133,13 @@ if step "build (asan+ubsan)" "$MAKE" -j"$JOBS" SAN="$SAN" unit-build \
         MODELS_DIR="$MODELS_DIR"
     suite "nn (asan+ubsan)" "$MAKE" -s SAN="$SAN" nn-test \
         MODELS_DIR="$MODELS_DIR"
+    suite "server (asan+ubsan)" "$MAKE" -s SAN="$SAN" server-test \
+        MODELS_DIR="$MODELS_DIR"
     suite "regress (asan+ubsan)" "$MAKE" -s SAN="$SAN" regress
 else
     skip_suites "unit (asan+ubsan)" "spec (asan+ubsan)" "wasi (asan+ubsan)" \
         "wasi-suite (asan+ubsan)" "llm (asan+ubsan)" "nn (asan+ubsan)" \
-        "regress (asan+ubsan)"
+        "server (asan+ubsan)" "regress (asan+ubsan)"
 fi
 
 echo "==== summary ($((SECONDS - start)) s)"

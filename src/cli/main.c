@@ -42,6 +42,8 @@ static const char usage_text[] =
     "       wasmind convert llama2c MODEL.bin TOKENIZER.bin -o OUT.gguf\n"
     "       wasmind llm generate|bench|synth ... (see `wasmind llm --help`)\n"
     "       wasmind quantize IN.gguf OUT.gguf TYPE\n"
+    "       wasmind serve MODEL.gguf [--port N] ... (OpenAI API server; see\n"
+    "                                          `wasmind serve --help`)\n"
     "       wasmind FILE.wasm [ARGS...]          (same as `run`)\n"
     "       wasmind --help | --version\n"
     "\n"
@@ -739,6 +741,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "llm") == 0) return cli_llm(argc - 2, argv + 2);
     if (strcmp(cmd, "quantize") == 0) return cli_quantize(argc - 2, argv + 2);
     if (strcmp(cmd, "convert") == 0) return cli_convert(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 2, argv + 2);
     if (cmd[0] == '-') return cmd_run(argc - 1, argv + 1);
     /* `wasmind FILE.wasm ...`: a path, not a command name. */
     if (strchr(cmd, '/') || strchr(cmd, '.'))
