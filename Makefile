@@ -130,7 +130,8 @@ test-san:
 # make apps     apps/*.c and apps/*.rs -> $(BUILD)/apps/NAME.wasm (Debian
 #               clang + wasi-libc, the headers and libc found without
 #               --sysroot; Debian rustc with its wasm32-wasi std); C apps
-#               are C11 and warning-clean under $(WARN)
+#               are C11 and warning-clean under $(WARN); also
+#               llm-wasm.wasm (apps/llm-wasm/ + src/llm, see its rule)
 # make demo     build wasmind + apps, run hello.wasm and a compute guest
 # make wasi-check  run the self-checking WASI guest apps/wasitest.c (one
 #               "ok NAME" per check; exits 7 when all passed)
@@ -348,6 +349,31 @@ build/models/stories110m-shape-q4_0.gguf: | $(CLI)
 bench-nn: $(CLI) $(BUILD)/apps/llama-simple.wasm $(BENCH_NN_MODEL)
 	@bench/nn.sh $(CLI) $(BUILD)/apps/llama-simple.wasm $(BENCH_NN_MODEL) \
 	    $(BENCH_NN_N) $(BENCH_NN_RUNS)
+
+# make bench-wasm-llm  why the tensor layer belongs in native code: the
+#               same greedy generation ("Once upon a time") by native
+#               `wasmind llm generate` (default threads, and -t 1), by
+#               llama-simple.wasm through WASI-NN, and by llm-wasm.wasm (the
+#               engine itself compiled to wasm32-wasi: scalar kernels, one
+#               thread, interpreted), alternating BENCH_WASM_LLM_RUNS times,
+#               best of each: prompt and generation tokens/s, ratios to
+#               native, and whether the stdouts agree. Models (PATH:TOKENS):
+#               stories260K and a synthetic stories15M shape in Q8_0 with
+#               stories260K's vocabulary (made once in build/models/)
+BENCH_WASM_LLM_RUNS   ?= 3
+BENCH_WASM_LLM_15M    := build/models/stories15m-shape-q8_0.gguf
+BENCH_WASM_LLM_MODELS ?= $(MODELS_DIR)/stories260K.gguf:96 \
+                         $(BENCH_WASM_LLM_15M):64
+.PHONY: bench-wasm-llm
+$(BENCH_WASM_LLM_15M): | $(CLI)
+	@mkdir -p $(@D)
+	$(CLI) llm synth --preset 15M --type q8_0 --seed 1 \
+	    --vocab-from $(MODELS_DIR)/stories260K.gguf -o $@
+
+bench-wasm-llm: $(CLI) $(BUILD)/apps/llama-simple.wasm \
+                $(BUILD)/apps/llm-wasm.wasm $(BENCH_WASM_LLM_15M)
+	@bench/wasm_llm.sh $(CLI) $(BUILD)/apps $(BENCH_WASM_LLM_RUNS) \
+	    $(BENCH_WASM_LLM_MODELS)
 
 # make bench-llamacpp  llama.cpp measured on this machine, in the same run:
 #               bench/llamacpp/setup.sh puts the prebuilt llama.cpp of the
