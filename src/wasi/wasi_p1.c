@@ -758,8 +758,7 @@ static wm_status wasi_proc_raise(wm_call *call, uint64_t *slots) {
  * least one event occurred, then reports every subscription that is ready
  * at that moment: all ready fds, every clock whose deadline has passed.
  * fd_read events carry nbytes (bytes ready to read, 0 when unknown) and
- * the hangup flag (also when a stream socket's peer shut down its
- * writing: what a reader of the socket sees as hangup).
+ * the hangup flag (POLLHUP).
  */
 static void wasi_put_event(uint8_t *ev, uint64_t userdata, uint16_t error,
                            uint8_t type, uint64_t nbytes, uint16_t flags) {
@@ -851,7 +850,7 @@ static wm_status wasi_poll_common(wm_call *call, uint64_t *slots,
             }
             pfd[n_pfd].fd = f->host_fd;
             pfd[n_pfd].events =
-                tag == WASI_EVENTTYPE_FD_READ ? POLLIN | POLLRDHUP : POLLOUT;
+                tag == WASI_EVENTTYPE_FD_READ ? POLLIN : POLLOUT;
             pfd[n_pfd].revents = 0;
             pfd_sub[n_pfd] = i;
             n_pfd++;
@@ -905,10 +904,11 @@ static wm_status wasi_poll_common(wm_call *call, uint64_t *slots,
         uint64_t nbytes = 0;
         if (re & POLLNVAL) e = WASI_EBADF;
         else if ((re & POLLERR) && !(re & (POLLIN | POLLOUT))) e = WASI_EIO;
-        /* Hangup: the object is closed (POLLHUP), or, for a reader, the
-         * stream peer will send no more (POLLRDHUP: shutdown or close;
-         * only hangs up reading, so fd_write subscriptions do not ask). */
-        if (re & (POLLHUP | POLLRDHUP)) fl |= WASI_EVENT_FD_READWRITE_HANGUP;
+        /* Hangup is POLLHUP only, as WasmEdge reports it on Linux (and
+         * as wasi-libc's poll() turns it back into POLLHUP): a stream
+         * whose peer merely shut down its writing is readable (EOF), not
+         * hung up; both directions closed is. */
+        if (re & POLLHUP) fl |= WASI_EVENT_FD_READWRITE_HANGUP;
         if (e == WASI_ESUCCESS && s[8] == WASI_EVENTTYPE_FD_READ) {
             int avail = 0;
             if (ioctl(pfd[k].fd, FIONREAD, &avail) == 0 && avail > 0)
