@@ -28,10 +28,13 @@ if (($# != 4)); then
     echo "usage: $0 CLI APPDIR MODELS_DIR TMPDIR" >&2
     exit 2
 fi
-CLI=$1 APPDIR=$2 MODELS=$3 TMP=$4
+CLI=$1 APPDIR=$2 MODELS=$3 BASE_TMP=$4
 WEB=$(cd "$(dirname "$0")/../../apps/web" && pwd)
 STORIES=$MODELS/stories260K.gguf
-mkdir -p "$TMP"
+# Files of this run in a directory of its own (several runs may share the
+# tree: concurrent `make test`s); the npm install is shared, see below.
+mkdir -p "$BASE_TMP"
+TMP=$(mktemp -d "$BASE_TMP/run.XXXXXX") || exit 1
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; shift; for l in "$@"; do echo "    $l"; done; }
@@ -79,7 +82,7 @@ stop_server() {
     fi
     SRV_PID=
 }
-trap stop_server EXIT
+trap 'stop_server; rm -rf "$TMP"' EXIT
 
 U() { echo "http://127.0.0.1:$PORT$1"; }
 # req METHOD PATH [curl args...]: status code in $code, body in $TMP/body.
@@ -449,30 +452,32 @@ check "20 clients x 3 requests: all 200/503" $? "total $total, 200: $okc, 503: $
 alive "load"
 
 # ---- 5. the official openai npm client (pinned in tests/server/openai) --
-# Installed once with `npm ci` into TMPDIR/npm; without npm or the
-# registry this group is reported as not run.
-NPM_DIR=$TMP/npm
+# Installed once with `npm ci` into TMPDIR/npm-<lock hash> (built aside
+# and renamed, so concurrent runs never see half an install); without npm
+# or the registry this group is reported as not run.
 OAI=$(dirname "$0")/openai
-if command -v npm >/dev/null && command -v node >/dev/null; then
-    mkdir -p "$NPM_DIR"
-    cp "$OAI/package.json" "$OAI/package-lock.json" "$OAI/client.mjs" "$NPM_DIR/"
-    if ! cmp -s "$OAI/package-lock.json" "$NPM_DIR/.installed-lock" ||
-        [[ ! -f $NPM_DIR/node_modules/openai/package.json ]]; then
-        (cd "$NPM_DIR" && timeout 180 npm ci --ignore-scripts --no-audit \
-            --no-fund >npm.log 2>&1) &&
-            cp "$OAI/package-lock.json" "$NPM_DIR/.installed-lock"
-    fi
+NPM_DIR=$BASE_TMP/npm-$(cksum <"$OAI/package-lock.json" | cut -d' ' -f1)
+if command -v npm >/dev/null && command -v node >/dev/null &&
+    [[ ! -f $NPM_DIR/node_modules/openai/package.json ]]; then
+    mkdir -p "$TMP/npm"
+    cp "$OAI/package.json" "$OAI/package-lock.json" "$TMP/npm/"
+    (cd "$TMP/npm" && timeout 180 npm ci --ignore-scripts --no-audit \
+        --no-fund >npm.log 2>&1) && mv -T "$TMP/npm" "$NPM_DIR" 2>/dev/null
 fi
 if [[ -f $NPM_DIR/node_modules/openai/package.json ]]; then
+    # The script runs from the install (node resolves `openai` from the
+    # script's directory); a per-run copy, so runs never share a file.
+    cp "$OAI/client.mjs" "$NPM_DIR/client-$$.mjs"
     out=$(cd "$NPM_DIR" && WANT_CHAT=$chat_content WANT_CMPL=$cmpl_content \
-        timeout 60 node client.mjs "$(U /v1)" 2>&1)
+        timeout 60 node "client-$$.mjs" "$(U /v1)" 2>&1)
+    rm -f "$NPM_DIR/client-$$.mjs"
     n_ok=$(grep -c '^ok ' <<<"$out")
     n_bad=$(grep -c '^FAIL ' <<<"$out")
     pass=$((pass + n_ok)) fail=$((fail + n_bad))
     grep '^FAIL ' <<<"$out" | sed 's/^/[openai] /'
     ((n_ok + n_bad == 6)) || bad "openai client did not finish" "$(tail -n 5 <<<"$out")"
 else
-    echo "openai npm client: not run (npm ci unavailable: $(tail -n 2 "$NPM_DIR/npm.log" 2>/dev/null))"
+    echo "openai npm client: not run (npm ci unavailable: $(tail -n 2 "$TMP/npm/npm.log" 2>/dev/null))"
 fi
 alive "openai client"
 if command -v node >/dev/null; then
