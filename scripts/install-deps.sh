@@ -8,10 +8,14 @@
 #   libclang-rt-14-dev-wasm32  compiler-rt builtins for wasm32
 #   rustc libstd-rust-dev-wasm32  Rust guests (/usr/bin/rustc --target wasm32-wasi)
 #   hyperfine                  start-up timing in make bench
+#   curl python3               HTTP clients of the API-server tests
+#   nodejs npm                 the openai npm client in the server tests (only
+#                              when no npm is on PATH: a NodeSource node
+#                              bundles its own npm and must not be replaced)
 set -euo pipefail
 
 pkgs=(wabt wasi-libc libclang-rt-14-dev-wasm32 lld clang rustc
-      libstd-rust-dev-wasm32 hyperfine)
+      libstd-rust-dev-wasm32 hyperfine curl python3)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: dpkg-query not found: this script expects Debian;" \
@@ -24,6 +28,13 @@ for p in "${pkgs[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [[ $status == "install ok installed" ]] || missing+=("$p")
 done
+
+if ! command -v npm >/dev/null 2>&1; then
+    for p in nodejs npm; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [[ $status == "install ok installed" ]] || missing+=("$p")
+    done
+fi
 
 if ((${#missing[@]} == 0)); then
     exit 0
