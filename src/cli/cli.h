@@ -12,6 +12,18 @@
 #ifndef WM_CLI_H
 #define WM_CLI_H
 
+#include "wasmind.h"
+
+/* "wasmind: error: <wm_error_format(err)>" on stderr. */
+void cli_print_error(const wm_error *err);
+/* "wasmind: error: <message>" then "Try 'wasmind[ CMD] --help'." on
+ * stderr; returns 2 (usage error). cmd may be NULL. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 int cli_llm(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_quantize(int argc, char **argv);

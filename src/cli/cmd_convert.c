@@ -31,19 +31,6 @@ static const char convert_usage[] =
     "exit codes: 0 success, 1 error (unreadable or malformed input,\n"
     "write failure), 2 usage error\n";
 
-static int conv_usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "wasmind: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'wasmind convert --help'.\n");
-    return 2;
-}
-
-static int conv_error(const wm_error *err) {
-    char buf[1024];
-    wm_error_format(err, buf, sizeof buf);
-    fprintf(stderr, "wasmind: error: %s\n", buf);
-    return 1;
-}
 
 int cli_convert(int argc, char **argv) {
     const char *pos[3], *out = NULL, *name = NULL;
@@ -54,15 +41,16 @@ int cli_convert(int argc, char **argv) {
             fputs(convert_usage, stdout);
             return 0;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--name")) {
-            if (i + 1 >= argc) return conv_usage_error("%s needs a value", a);
+            if (i + 1 >= argc) return cli_usage_error("convert",
+                "%s needs a value", a);
             if (a[1] == 'o') out = argv[++i];
             else name = argv[++i];
         } else if (a[0] == '-' && a[1]) {
-            return conv_usage_error("unknown option `%s`", a);
+            return cli_usage_error("convert", "unknown option `%s`", a);
         } else if (n_pos < 3) {
             pos[n_pos++] = a;
         } else {
-            return conv_usage_error("unexpected argument `%s`", a);
+            return cli_usage_error("convert", "unexpected argument `%s`", a);
         }
     }
     if (n_pos == 0) {
@@ -70,12 +58,14 @@ int cli_convert(int argc, char **argv) {
         return 2;
     }
     if (strcmp(pos[0], "llama2c") != 0)
-        return conv_usage_error("unknown format `%s` (llama2c is supported)",
+        return cli_usage_error("convert",
+            "unknown format `%s` (llama2c is supported)",
                                 pos[0]);
     if (n_pos != 3)
-        return conv_usage_error("convert llama2c needs MODEL.bin and "
+        return cli_usage_error("convert",
+            "convert llama2c needs MODEL.bin and "
                                 "TOKENIZER.bin%s", "");
-    if (!out) return conv_usage_error("missing -o OUT.gguf%s", "");
+    if (!out) return cli_usage_error("convert", "missing -o OUT.gguf%s", "");
 
     /* general.name: the model file's base name without extension. */
     char stem[128];
@@ -95,7 +85,8 @@ int cli_convert(int argc, char **argv) {
     if (l2c_model_load(pos[1], &m, &err) ||
         l2c_tokenizer_load(pos[2], m->cfg.vocab_size, &t, &err) ||
         l2c_write_gguf(m, t, name, out, &err)) {
-        rc = conv_error(&err);
+        cli_print_error(&err);
+        rc = 1;
     } else {
         const l2c_config *c = &m->cfg;
         fprintf(stderr, "wasmind: wrote %s (dim %d, hidden %d, %d layers, "

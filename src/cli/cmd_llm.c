@@ -60,18 +60,6 @@ static const char llm_usage[] =
     "  q2_k q3_k q4_k q5_k q6_k) --vocab-from FILE.gguf --seed S (1) "
     "--pure -t N -o FILE\n";
 
-static void print_err(const wm_error *err) {
-    char buf[1024];
-    wm_error_format(err, buf, sizeof buf);
-    fprintf(stderr, "wasmind: error: %s\n", buf);
-}
-
-static int usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "wasmind: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'wasmind llm --help'.\n");
-    return 2;
-}
 
 /* ==== Progress bar (stderr, only on a terminal) ========================= */
 
@@ -131,7 +119,7 @@ static const char *optval(int argc, char **argv, int *i) {
 #define NEED(v)                                                           \
     do {                                                                  \
         if (!((v) = optval(argc, argv, &i)))                              \
-            return usage("%s needs a value", a);                          \
+            return cli_usage_error("llm", "%s needs a value", a);       \
     } while (0)
 #define INT_OPT(dst, lo, hi)                                              \
     do {                                                                  \
@@ -139,14 +127,15 @@ static const char *optval(int argc, char **argv, int *i) {
         long long x_;                                                     \
         NEED(v_);                                                         \
         if (!parse_i64(v_, lo, hi, &x_))                                  \
-            return usage("bad integer for %s", a);                        \
+            return cli_usage_error("llm", "bad integer for %s", a);     \
         (dst) = x_;                                                       \
     } while (0)
 #define F_OPT(dst)                                                        \
     do {                                                                  \
         const char *v_;                                                   \
         NEED(v_);                                                         \
-        if (!parse_f(v_, &(dst))) return usage("bad number for %s", a);   \
+        if (!parse_f(v_, &(dst)))                                         \
+            return cli_usage_error("llm", "bad number for %s", a);      \
     } while (0)
 
 static wm_status load_model(const char *path, llm_model **m, wm_error *err) {
@@ -195,7 +184,8 @@ static int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) INT_OPT(seed, 0, INT64_MAX);
         else if (!strcmp(a, "--stop")) {
             if (gp.n_stop == (int)WM_ARRAY_LEN(stops))
-                return usage("too many --stop strings (at most 16)%s", "");
+                return cli_usage_error("llm",
+                    "too many --stop strings (at most 16)%s", "");
             NEED(stops[gp.n_stop++]);
         }
         else if (!strcmp(a, "--ignore-eos")) gp.ignore_eos = true;
@@ -204,12 +194,13 @@ static int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "-c")) INT_OPT(cp.n_ctx, 1, 1 << 20);
         else if (!strcmp(a, "-b")) INT_OPT(cp.n_batch, 1, 4096);
         else if (!strcmp(a, "--kv-f32")) cp.kv_f32 = true;
-        else return usage("unknown option `%s`", a);
+        else return cli_usage_error("llm", "unknown option `%s`", a);
     }
     gp.sampling.seed = (uint64_t)seed;
     gp.stop = stops;
     if (!model || !prompt)
-        return usage("generate needs -m FILE and -p PROMPT%s", "");
+        return cli_usage_error("llm",
+            "generate needs -m FILE and -p PROMPT%s", "");
     wm_error err;
     llm_model *m = NULL;
     llm_ctx *c = NULL;
@@ -220,7 +211,7 @@ static int cmd_generate(int argc, char **argv) {
                      &err)) {
         fflush(stdout);
         fprintf(stdout, "\n");
-        print_err(&err);
+        cli_print_error(&err);
         goto out;
     }
     printf("\n");
@@ -328,10 +319,11 @@ static int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-r")) INT_OPT(reps, 1, 1000);
         else if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--no-bw")) bw = false;
-        else return usage("unknown option `%s`", a);
+        else return cli_usage_error("llm", "unknown option `%s`", a);
     }
-    if (!model) return usage("bench needs -m FILE%s", "");
-    if (n_pp + n_tg == 0) return usage("nothing to run (-p 0 -n 0)%s", "");
+    if (!model) return cli_usage_error("llm", "bench needs -m FILE%s", "");
+    if (n_pp + n_tg == 0) return cli_usage_error("llm",
+        "nothing to run (-p 0 -n 0)%s", "");
     wm_error err;
     llm_model *m = NULL;
     llm_ctx *c = NULL;
@@ -341,7 +333,7 @@ static int cmd_bench(int argc, char **argv) {
     double *tg = calloc((size_t)reps, sizeof *tg);
     if (!pp || !tg) goto out;
     if (load_model(model, &m, &err)) {
-        print_err(&err);
+        cli_print_error(&err);
         goto out;
     }
     if (!isatty(2) || m->weight_bytes <= ((uint64_t)256 << 20))
@@ -351,7 +343,7 @@ static int cmd_bench(int argc, char **argv) {
     cp.n_ctx = (int32_t)(n_pp > n_tg ? n_pp : n_tg) + 1;
     cp.n_batch = n_pp > 0 ? (int32_t)n_pp : 1;
     if (llm_ctx_new(m, &cp, &c, &err)) {
-        print_err(&err);
+        cli_print_error(&err);
         goto out;
     }
     int32_t n_tok = (int32_t)(n_pp > n_tg ? n_pp : n_tg);
@@ -364,14 +356,14 @@ static int cmd_bench(int argc, char **argv) {
     }
     /* Warm-up (not counted): one short prompt and a few tokens. */
     if (llm_decode(c, toks, n_tok < 8 ? n_tok : 8, 0, &err)) {
-        print_err(&err);
+        cli_print_error(&err);
         goto out;
     }
     for (int r = 0; r < reps; r++) {
         if (n_pp > 0) {
             double t0 = llm_time_ms();
             if (llm_decode(c, toks, (int32_t)n_pp, 0, &err)) {
-                print_err(&err);
+                cli_print_error(&err);
                 goto out;
             }
             pp[r] = (double)n_pp / ((llm_time_ms() - t0) / 1e3);
@@ -380,7 +372,7 @@ static int cmd_bench(int argc, char **argv) {
             double t0 = llm_time_ms();
             for (int32_t i = 0; i < n_tg; i++)
                 if (llm_decode(c, &toks[i], 1, i, &err)) {
-                    print_err(&err);
+                    cli_print_error(&err);
                     goto out;
                 }
             tg[r] = (double)n_tg / ((llm_time_ms() - t0) / 1e3);
@@ -449,9 +441,9 @@ static int cmd_synth(int argc, char **argv) {
         else if (!strcmp(a, "--pure")) sp.pure = true;
         else if (!strcmp(a, "-t")) INT_OPT(n_threads, 1, 512);
         else if (!strcmp(a, "-o")) NEED(out);
-        else return usage("unknown option `%s`", a);
+        else return cli_usage_error("llm", "unknown option `%s`", a);
     }
-    if (!out) return usage("synth needs -o FILE%s", "");
+    if (!out) return cli_usage_error("llm", "synth needs -o FILE%s", "");
     if (!llm_synth_find(sp.preset)) {
         int n;
         const llm_synth_preset *ps = llm_synth_presets(&n);
@@ -463,13 +455,14 @@ static int cmd_synth(int argc, char **argv) {
     }
     llm_kernels_init();
     sp.type = llm_type_from_name(type);
-    if (sp.type == LLM_TYPE_COUNT) return usage("unknown type `%s`", type);
+    if (sp.type == LLM_TYPE_COUNT) return cli_usage_error("llm",
+        "unknown type `%s`", type);
     sp.seed = (uint64_t)seed;
     sp.n_threads = (int)n_threads;
     wm_error err;
     gguf_file *vf = NULL;
     if (vocab && gguf_open(vocab, &vf, &err)) {
-        print_err(&err);
+        cli_print_error(&err);
         return 1;
     }
     sp.vocab_from = vf;
@@ -479,7 +472,7 @@ static int cmd_synth(int argc, char **argv) {
     wm_status st = llm_synth_write(&sp, out, &err);
     gguf_close(vf);
     if (st) {
-        print_err(&err);
+        cli_print_error(&err);
         return 1;
     }
     return 0;
@@ -503,5 +496,5 @@ int cli_llm(int argc, char **argv) {
     if (!strcmp(sub, "generate")) return cmd_generate(argc - 1, argv + 1);
     if (!strcmp(sub, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
-    return usage("unknown llm command `%s`", sub);
+    return cli_usage_error("llm", "unknown llm command `%s`", sub);
 }

@@ -52,14 +52,11 @@ int cli_quantize(int argc, char **argv) {
             if (i + 1 >= argc ||
                 (n_threads = (int)strtol(argv[++i], &end, 10)) < 1 ||
                 n_threads > 512 || *end) {
-                fprintf(stderr, "wasmind: error: -t needs a thread count "
-                        "1..512\nTry 'wasmind quantize --help'.\n");
-                return 2;
+                return cli_usage_error("quantize",
+                                       "-t needs a thread count 1..512");
             }
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "wasmind: error: unknown option `%s`\nTry "
-                    "'wasmind quantize --help'.\n", a);
-            return 2;
+            return cli_usage_error("quantize", "unknown option `%s`", a);
         } else if (n_pos < 3) {
             pos[n_pos++] = a;
         } else {
@@ -73,17 +70,14 @@ int cli_quantize(int argc, char **argv) {
     llm_kernels_init();
     llm_type t = llm_type_from_name(pos[2]);
     if (t == LLM_TYPE_COUNT || !llm_quant_target_ok(t)) {
-        fprintf(stderr, "wasmind: error: `%s` is not a quantisation type\n"
-                "Try 'wasmind quantize --help'.\n", pos[2]);
-        return 2;
+        return cli_usage_error("quantize",
+                               "`%s` is not a quantisation type", pos[2]);
     }
     bool tty = isatty(2) == 1;
     wm_error err;
     if (llm_quantize_file(pos[0], pos[1], t, pure, n_threads, bar, &tty,
                           &err)) {
-        char buf[1024];
-        wm_error_format(&err, buf, sizeof buf);
-        fprintf(stderr, "wasmind: error: %s\n", buf);
+        cli_print_error(&err);
         return 1;
     }
     return 0;

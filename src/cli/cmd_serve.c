@@ -108,11 +108,6 @@ static uint8_t *slurp(const char *path, size_t *len) {
     return p;
 }
 
-static int serve_usage_error(const char *what, const char *arg) {
-    fprintf(stderr, "wasmind: error: serve: %s%s\nTry 'wasmind serve "
-                    "--help'.\n", what, arg);
-    return 2;
-}
 
 static void serve_nn_output(void *ud, wm_nn_output_kind kind,
                             const char *text, size_t len) {
@@ -139,11 +134,13 @@ int cli_serve(int argc, char **argv) {
             break;
         }
         if (a[0] != '-') {
-            if (model) return serve_usage_error("more than one model: ", a);
+            if (model) return cli_usage_error("serve",
+                "serve: more than one model: %s", a);
             model = a;
             continue;
         }
-        if (i + 1 >= argc) return serve_usage_error("missing value for ", a);
+        if (i + 1 >= argc) return cli_usage_error("serve",
+            "serve: missing value for %s", a);
         const char *v = argv[++i];
         if (!strcmp(a, "--host")) host = v;
         else if (!strcmp(a, "--template")) tmpl = v;
@@ -153,18 +150,19 @@ int cli_serve(int argc, char **argv) {
             char *end;
             long n = strtol(v, &end, 10);
             if (end == v || *end || n < 1 || n > (1 << 20))
-                return serve_usage_error("bad --ctx-size ", v);
+                return cli_usage_error("serve", "serve: bad --ctx-size %s", v);
             ctx = v;
         } else if (!strcmp(a, "--port")) {
             char *end;
             port = strtol(v, &end, 10);
             if (end == v || *end || port < 1 || port > 65535)
-                return serve_usage_error("bad --port ", v);
+                return cli_usage_error("serve", "serve: bad --port %s", v);
         } else {
-            return serve_usage_error("unknown option ", a);
+            return cli_usage_error("serve", "serve: unknown option %s", a);
         }
     }
-    if (!model) return serve_usage_error("missing MODEL.gguf", "");
+    if (!model) return cli_usage_error("serve",
+        "serve: missing MODEL.gguf%s", "");
     struct stat st;
     if (stat(model, &st) != 0 || !S_ISREG(st.st_mode)) {
         fprintf(stderr, "wasmind: error: %s: %s\n", model,
@@ -263,9 +261,7 @@ int cli_serve(int argc, char **argv) {
         (s = wm_linker_define_wasi(lk, &wc, &err)) ||
         (s = wm_linker_define_wasi_nn(lk, &nc, &err)) ||
         (s = wm_instantiate(lk, mod, &inst, &err))) {
-        char buf[2048];
-        wm_error_format(&err, buf, sizeof buf);
-        fprintf(stderr, "wasmind: error: %s\n", buf);
+        cli_print_error(&err);
         goto out;
     }
     free(bytes);
@@ -281,9 +277,7 @@ int cli_serve(int argc, char **argv) {
     if (s == WM_OK) rc = 0;
     else if (s == WM_EXIT) rc = err.exit_code;
     else {
-        char buf[2048];
-        wm_error_format(&err, buf, sizeof buf);
-        fprintf(stderr, "wasmind: error: %s\n", buf);
+        cli_print_error(&err);
         rc = 134;
     }
 out:

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,16 +126,20 @@ static const char usage_text[] =
     "  2    usage error\n"
     "  134  the guest trapped (message and backtrace on stderr)\n";
 
-static void print_error(const wm_error *err) {
+void cli_print_error(const wm_error *err) {
     char buf[2048];
     wm_error_format(err, buf, sizeof buf);
     fprintf(stderr, "wasmind: error: %s\n", buf);
 }
 
-static int usage_error(const char *fmt, const char *arg) {
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "wasmind: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'wasmind --help'.\n");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'wasmind%s%s --help'.\n", cmd ? " " : "",
+            cmd ? cmd : "");
+    va_end(ap);
     return EXIT_USAGE;
 }
 
@@ -309,19 +314,6 @@ static bool parse_value(const char *s, wm_valtype type, wm_value *v) {
     }
 }
 
-static const char *type_name(wm_valtype t) {
-    switch (t) {
-    case WM_I32: return "i32";
-    case WM_I64: return "i64";
-    case WM_F32: return "f32";
-    case WM_F64: return "f64";
-    case WM_V128: return "v128";
-    case WM_FUNCREF: return "funcref";
-    case WM_EXTERNREF: return "externref";
-    }
-    return "?";
-}
-
 /* Shortest decimal that reads back to the same bits; NaNs as "nan"
  * (canonical payload) or "nan:0x..." with the payload. */
 static void print_f32(float f, uint32_t bits) {
@@ -376,7 +368,7 @@ static void print_value(const wm_value *v) {
                                                          : "<externref>")
                                  : "null");
         break;
-    default: printf("<%s>\n", type_name(v->type)); break;
+    default: printf("<%s>\n", wm_valtype_str(v->type)); break;
     }
 }
 
@@ -386,7 +378,7 @@ static void print_value(const wm_value *v) {
 static int exit_code_of(wm_status st, const wm_error *err) {
     if (st == WM_OK) return EXIT_OK;
     if (st == WM_EXIT) return err->exit_code;
-    print_error(err);
+    cli_print_error(err);
     switch (st) {
     case WM_ERR_MALFORMED: case WM_ERR_INVALID: case WM_ERR_UNLINKABLE:
     case WM_ERR_NOMEM: case WM_ERR_IO: case WM_ERR_ARG:
@@ -399,7 +391,8 @@ static int exit_code_of(wm_status st, const wm_error *err) {
 }
 
 static int cmd_validate(int argc, char **argv) {
-    if (argc != 1) return usage_error("validate takes one FILE.wasm%s", "");
+    if (argc != 1) return cli_usage_error(NULL,
+        "validate takes one FILE.wasm%s", "");
     cli_file file;
     if (!cli_file_read(argv[0], &file)) return EXIT_ERR;
     wm_error err;
@@ -411,7 +404,7 @@ static int cmd_validate(int argc, char **argv) {
         goto out;
     }
     if (wm_module_load(rt, file.bytes, file.len, argv[0], &mod, &err)) {
-        print_error(&err);
+        cli_print_error(&err);
         goto out;
     }
     printf("ok\n");
@@ -456,7 +449,7 @@ static int invoke_export(wm_instance *inst, const char *name, int argc,
             fprintf(stderr,
                     "wasmind: error: argument %u of `%s`: `%s` is not a "
                     "valid %s\n",
-                    i + 1, name, argv[i], type_name(t));
+                    i + 1, name, argv[i], wm_valtype_str(t));
             goto out;
         }
     }
@@ -571,17 +564,18 @@ static int parse_run_opts(int argc, char **argv, run_opts *o) {
             if (strncmp(a, names[k], n) == 0 && (a[n] == '=' || !a[n])) {
                 if (a[n] == '=') val = a + n + 1;
                 else if (i + 1 < argc) val = argv[++i];
-                else return usage_error("%s needs a value", a), -1;
+                else return cli_usage_error(NULL, "%s needs a value", a), -1;
                 break;
             }
         }
         if (k == WM_CLI_ARRAY_LEN(names))
-            return usage_error("unknown option `%s`", a), -1;
+            return cli_usage_error(NULL, "unknown option `%s`", a), -1;
         if (k == 0) {
             o->invoke = val;
         } else if (k == 1) {
             if (!val[0] || val[0] == '=')
-                return usage_error("--env needs K=V or K, got `%s`", val), -1;
+                return cli_usage_error(NULL,
+                    "--env needs K=V or K, got `%s`", val), -1;
             if (strchr(val, '=')) {
                 o->env[o->envc++] = val;
             } else {
@@ -595,7 +589,8 @@ static int parse_run_opts(int argc, char **argv, run_opts *o) {
             }
         } else if (k == 2 || k == 3) {
             if (!parse_dir(val, k == 3, &o->dirs[o->n_dirs]))
-                return usage_error("%s needs HOST_DIR[::GUEST_PATH]", a), -1;
+                return cli_usage_error(NULL,
+                    "%s needs HOST_DIR[::GUEST_PATH]", a), -1;
             o->n_dirs++;
         } else if (k == 4) {
             o->listen[o->n_listen++] = val;
@@ -607,11 +602,13 @@ static int parse_run_opts(int argc, char **argv, run_opts *o) {
             if (strcmp(val, "none") == 0) o->net_none = true;
             else o->allow_net[o->n_allow_net++] = val;
         } else if (!parse_size(val, &o->max_memory)) {
-            return usage_error("--max-memory needs BYTES[K|M|G] (1 byte to "
+            return cli_usage_error(NULL,
+                "--max-memory needs BYTES[K|M|G] (1 byte to "
                                "4G), got `%s`", val), -1;
         }
     }
-    if (i == argc) return usage_error("run: missing FILE.wasm%s", ""), -1;
+    if (i == argc) return cli_usage_error(NULL,
+        "run: missing FILE.wasm%s", ""), -1;
     return i;
 }
 
@@ -746,5 +743,5 @@ int main(int argc, char **argv) {
     /* `wasmind FILE.wasm ...`: a path, not a command name. */
     if (strchr(cmd, '/') || strchr(cmd, '.'))
         return cmd_run(argc - 1, argv + 1);
-    return usage_error("unknown command `%s`", cmd);
+    return cli_usage_error(NULL, "unknown command `%s`", cmd);
 }
