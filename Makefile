@@ -135,7 +135,10 @@ test-san:
 # make demo     build wasmind + apps, run hello.wasm and a compute guest
 # make wasi-check  run the self-checking WASI guest apps/wasitest.c (one
 #               "ok NAME" per check; exits 7 when all passed)
-# make bench    bench/prog/*.c compiled to wasm32-wasi (clang -O2) and
+# make bench    every benchmark in one go: bench-wasm, bench-llm, bench-nn,
+#               bench-wasm-llm, bench-llamacpp (each prints its own
+#               same-run ratios; ~30 minutes with the model synthesis)
+# make bench-wasm  bench/prog/*.c compiled to wasm32-wasi (clang -O2) and
 #               natively (gcc -O2); runs both, best of BENCH_RUNS, checks
 #               the outputs agree, prints times, ratios, geomean and the
 #               hello-world start-up time. Programs in BENCH_INPUTS
@@ -156,7 +159,7 @@ BENCH_NAMES := $(basename $(notdir $(sort $(wildcard bench/prog/*.c))))
 BENCH_BINS  := $(BENCH_NAMES:%=$(BUILD)/bench/%) \
                $(BENCH_NAMES:%=$(BUILD)/bench/%.wasm)
 
-.PHONY: apps demo demo-run bench wasi-check
+.PHONY: apps demo demo-run bench bench-wasm wasi-check
 apps: $(APP_WASM)
 
 wasi-check: $(CLI) $(BUILD)/apps/wasitest.wasm
@@ -290,7 +293,15 @@ demo-run: $(CLI) $(APP_WASM)
 	$(CLI) run --nn-preload default:GGML:AUTO:$(MODEL) \
 	    $(BUILD)/apps/llama-simple.wasm -n $(DEMO_N) "$(DEMO_PROMPT)"
 
-bench: $(CLI) $(BUILD)/apps/hello.wasm $(BENCH_BINS) $(BUILD)/bench/driver
+# One target after the other (not in parallel: they measure time).
+bench:
+	@$(MAKE) --no-print-directory bench-wasm
+	@$(MAKE) --no-print-directory bench-llm
+	@$(MAKE) --no-print-directory bench-nn
+	@$(MAKE) --no-print-directory bench-wasm-llm
+	@$(MAKE) --no-print-directory bench-llamacpp
+
+bench-wasm: $(CLI) $(BUILD)/apps/hello.wasm $(BENCH_BINS) $(BUILD)/bench/driver
 	$(BUILD)/bench/driver --runs $(BENCH_RUNS) --wasmind $(CLI) \
 	    --dir $(BUILD)/bench --hello $(BUILD)/apps/hello.wasm \
 	    $(addprefix --input ,$(BENCH_INPUTS)) $(BENCH_NAMES)
