@@ -654,17 +654,25 @@ static wm_status sk_open(wm_call *call, uint64_t *slots) {
     return wasi_ret(slots, WASI_ESUCCESS);
 }
 
+/* The (fd, address, port) arguments of bind and connect: the socket, and
+ * the guest's address with the port. */
+static uint16_t sk_fd_addr(wm_call *call, const uint64_t *slots, bool v2,
+                           wasi_fd **f, sk_addr *a) {
+    uint16_t e;
+    if (!(*f = sk_get(CTX(), A32(0), &e))) return e;
+    if ((e = sk_read_address(call, A32(1), v2, a))) return e;
+    if (A32(2) > 65535) return WASI_EINVAL;
+    a->port = (uint16_t)A32(2);
+    return WASI_ESUCCESS;
+}
+
 /* (fd, address, port): bind where an allow_bind grant matches. */
 static wm_status sk_bind_common(wm_call *call, uint64_t *slots, bool v2) {
     wasi_ctx *c = CTX();
-    uint16_t e;
-    wasi_fd *f = sk_get(c, A32(0), &e);
-    if (!f) return wasi_ret(slots, e);
+    wasi_fd *f;
     sk_addr a;
-    if ((e = sk_read_address(call, A32(1), v2, &a)))
-        return wasi_ret(slots, e);
-    if (A32(2) > 65535) return wasi_ret(slots, WASI_EINVAL);
-    a.port = (uint16_t)A32(2);
+    uint16_t e = sk_fd_addr(call, slots, v2, &f, &a);
+    if (e) return wasi_ret(slots, e);
     if (!sk_bind_allowed(c, &a)) return wasi_ret(slots, WASI_EACCES);
     struct sockaddr_storage ss;
     socklen_t len = sk_to_host(&a, &ss);
@@ -717,14 +725,10 @@ static wm_status sk_accept_v1(wm_call *call, uint64_t *slots) {
  */
 static wm_status sk_connect_common(wm_call *call, uint64_t *slots, bool v2) {
     wasi_ctx *c = CTX();
-    uint16_t e;
-    wasi_fd *f = sk_get(c, A32(0), &e);
-    if (!f) return wasi_ret(slots, e);
+    wasi_fd *f;
     sk_addr a;
-    if ((e = sk_read_address(call, A32(1), v2, &a)))
-        return wasi_ret(slots, e);
-    if (A32(2) > 65535) return wasi_ret(slots, WASI_EINVAL);
-    a.port = (uint16_t)A32(2);
+    uint16_t e = sk_fd_addr(call, slots, v2, &f, &a);
+    if (e) return wasi_ret(slots, e);
     if (!sk_connect_allowed(c, &a)) return wasi_ret(slots, WASI_EACCES);
     struct sockaddr_storage ss;
     socklen_t len = sk_to_host(&a, &ss);
