@@ -1,5 +1,5 @@
 /*
- * cmd_llm.c — `wasmind llm generate|bench|synth`: the native engine
+ * cmd_llm.c — `wasmind llm generate|embed|bench|synth`: the native engine
  * (src/llm) from the command line. Text goes to stdout, statistics,
  * progress and errors to stderr. Exit status as cli.h says.
  */
@@ -21,6 +21,7 @@
 
 static const char llm_usage[] =
     "usage: wasmind llm generate -m FILE.gguf -p PROMPT [options]\n"
+    "       wasmind llm embed -m FILE.gguf -p TEXT [-t N] [-c N] [-b N]\n"
     "       wasmind llm bench -m FILE.gguf [-t N] [-p 128] [-n 64] [-r 5] "
     "[--json]\n"
     "       wasmind llm synth --preset NAME --type TYPE [--vocab-from "
@@ -52,6 +53,10 @@ static const char llm_usage[] =
     "  -c N               context size (model's, at most 4096)\n"
     "  -b N               prompt batch size (64)\n"
     "  --kv-f32           F32 KV cache instead of F16\n"
+    "embed: prints {\"n_embedding\": N, \"embedding\": [...]}, the text's "
+    "final\n"
+    "  hidden states pooled (mean unless the model says otherwise) and "
+    "normalised\n"
     "bench options: -t -p (prompt tokens, 128) -n (generated tokens, 64)\n"
     "  -r (repetitions, 5) --json --no-bw (skip the memory bandwidth "
     "probe)\n"
@@ -224,6 +229,65 @@ static int cmd_generate(int argc, char **argv) {
             llm_ctx_n_threads(c));
     rc = 0;
 out:
+    llm_ctx_free(c);
+    llm_model_free(m);
+    return rc;
+}
+
+/* ==== embed ============================================================= */
+
+static int cmd_embed(int argc, char **argv) {
+    const char *model = NULL, *text = NULL;
+    llm_ctx_params cp = llm_ctx_default_params();
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-m")) NEED(model);
+        else if (!strcmp(a, "-p")) NEED(text);
+        else if (!strcmp(a, "-t")) INT_OPT(cp.n_threads, 1, 512);
+        else if (!strcmp(a, "-c")) INT_OPT(cp.n_ctx, 1, 1 << 20);
+        else if (!strcmp(a, "-b")) INT_OPT(cp.n_batch, 1, 4096);
+        else return cli_usage_error("llm", "unknown option `%s`", a);
+    }
+    if (!model || !text)
+        return cli_usage_error("llm", "embed needs -m FILE and -p TEXT%s",
+                               "");
+    wm_error err;
+    llm_model *m = NULL;
+    llm_ctx *c = NULL;
+    int32_t *toks = NULL;
+    float *vec = NULL;
+    int rc = 1;
+    if (load_model(model, &m, &err) || llm_ctx_new(m, &cp, &c, &err)) {
+        cli_print_error(&err);
+        goto out;
+    }
+    const llm_vocab *v = m->vocab;
+    int32_t cap = llm_ctx_n_ctx(c);
+    int64_t n;
+    if (!(toks = malloc((size_t)cap * sizeof *toks)) ||
+        !(vec = malloc((size_t)m->hp.n_embd * sizeof *vec))) {
+        wm_errf(&err, WM_ERR_NOMEM, "out of memory");
+        cli_print_error(&err);
+        goto out;
+    }
+    n = llm_tokenize(v, text, strlen(text), llm_vocab_add_bos(v), true, toks,
+                     (size_t)cap, &err);
+    if (n > cap)
+        wm_errf(&err, WM_ERR_LIMIT, "text of %lld tokens is longer than the "
+                "context of %d (-c)", (long long)n, (int)cap);
+    if (n < 0 || n > cap ||
+        llm_embed(c, toks, (int32_t)n, vec, &err)) {
+        cli_print_error(&err);
+        goto out;
+    }
+    printf("{\"n_embedding\": %d, \"embedding\": [", (int)m->hp.n_embd);
+    for (int i = 0; i < m->hp.n_embd; i++)
+        printf("%s%.8g", i ? "," : "", (double)vec[i]);
+    printf("]}\n");
+    rc = 0;
+out:
+    free(toks);
+    free(vec);
     llm_ctx_free(c);
     llm_model_free(m);
     return rc;
@@ -494,6 +558,7 @@ int cli_llm(int argc, char **argv) {
             return 0;
         }
     if (!strcmp(sub, "generate")) return cmd_generate(argc - 1, argv + 1);
+    if (!strcmp(sub, "embed")) return cmd_embed(argc - 1, argv + 1);
     if (!strcmp(sub, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
     return cli_usage_error("llm", "unknown llm command `%s`", sub);

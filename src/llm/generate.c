@@ -121,6 +121,11 @@ wm_status llm_gen_set_params(llm_gen *g, const llm_gen_params *pp,
     return WM_OK;
 }
 
+void llm_gen_forget_cache(llm_gen *g) {
+    g->cache_valid = false;
+    g->n_past = 0;
+}
+
 const int32_t *llm_gen_tokens(const llm_gen *g, int32_t *n) {
     *n = g->n_toks;
     return g->toks;

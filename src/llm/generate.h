@@ -103,6 +103,9 @@ WM_INTERNAL const llm_gen_stats *llm_gen_get_stats(const llm_gen *g);
  */
 WM_INTERNAL wm_status llm_gen_set_params(llm_gen *g, const llm_gen_params *p,
                                          wm_error *err);
+/* Something else (llm_embed) overwrote the context's KV cache: the next
+ * llm_gen_prompt decodes from position 0. */
+WM_INTERNAL void llm_gen_forget_cache(llm_gen *g);
 /* Token ids of the sequence so far (prompt then generated). */
 WM_INTERNAL const int32_t *llm_gen_tokens(const llm_gen *g, int32_t *n);
 

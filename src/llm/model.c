@@ -326,6 +326,10 @@ static wm_status load_hparams(loader *ld) {
         (st = hp_f32(ld, "attention.layer_norm_rms_epsilon", 1e-5f, 0.0f,
                      1.0f, &hp->norm_eps)))
         return st;
+    int32_t pool;
+    if ((st = hp_u32(ld, "pooling_type", 0, 0, 3, &pool))) return st;
+    hp->pooling = pool == 2 ? LLM_POOL_CLS
+                : pool == 3 ? LLM_POOL_LAST : LLM_POOL_MEAN;
     return WM_OK;
 }
 
@@ -772,6 +776,10 @@ struct llm_ctx {
     float *rope_cs;          /* [n_batch][n_rot / 2][2] cos, sin */
     attn_group_fn attn;      /* kernel for the cache type and CPU */
     bool avx2;               /* AVX2/FMA/F16C kernels usable */
+    float *embd_sum;         /* during llm_embed: [n_embd] pooled sum of
+                                the normalised final hidden states (the
+                                caller's out), else NULL */
+    int32_t embd_n;          /* llm_embed: tokens in the text */
 };
 
 llm_ctx_params llm_ctx_default_params(void) {
@@ -1072,6 +1080,20 @@ static void forward(llm_ctx *c, const int32_t *tok, int n_tok, int32_t pos0,
         for (size_t i = 0; i < (size_t)n_tok * (size_t)E; i++)
             c->x[i] += c->xb2[i];
     }
+    if (c->embd_sum) {
+        /* llm_embed: pool the final normalised states; no logits. */
+        for (int t = 0; t < n_tok; t++) {
+            int32_t p = pos0 + t;
+            if ((hp->pooling == LLM_POOL_CLS && p != 0) ||
+                (hp->pooling == LLM_POOL_LAST && p != c->embd_n - 1))
+                continue;
+            float *xn = c->xb + (size_t)t * E;
+            rmsnorm(xn, c->x + (size_t)t * E, m->output_norm, E,
+                    hp->norm_eps);
+            for (int i = 0; i < E; i++) c->embd_sum[i] += xn[i];
+        }
+        return;
+    }
     if (!last_step) return;
     /* Logits: every token's with all_logits, else the last one's. */
     int first = c->p.all_logits ? 0 : n_tok - 1;
@@ -1083,28 +1105,53 @@ static void forward(llm_ctx *c, const int32_t *tok, int n_tok, int32_t pos0,
     c->n_logits = n_out;
 }
 
-wm_status llm_decode(llm_ctx *c, const int32_t *tokens, int32_t n,
-                     int32_t pos, wm_error *err) {
+/* Check a decode request (see llm_decode) and run it in n_batch steps. */
+static wm_status run_steps(llm_ctx *c, const int32_t *tokens, int32_t n,
+                           int32_t pos, const char *what, wm_error *err) {
     const llm_hparams *hp = &c->m->hp;
-    if (n < 1) return wm_errf(err, WM_ERR_ARG, "decode: no tokens");
+    if (n < 1) return wm_errf(err, WM_ERR_ARG, "%s: no tokens", what);
     if (pos < 0 || pos > c->p.n_ctx || n > c->p.n_ctx - pos)
         return wm_errf(err, WM_ERR_ARG,
-                       "decode: positions [%d, %d) past the context size %d",
-                       (int)pos, (int)((int64_t)pos + n), (int)c->p.n_ctx);
-    if (c->p.all_logits && n > c->p.n_batch)
+                       "%s: positions [%d, %d) past the context size %d",
+                       what, (int)pos, (int)((int64_t)pos + n),
+                       (int)c->p.n_ctx);
+    if (c->p.all_logits && !c->embd_sum && n > c->p.n_batch)
         return wm_errf(err, WM_ERR_ARG,
-                       "decode: %d tokens with all logits exceed the batch "
+                       "%s: %d tokens with all logits exceed the batch "
                        "size %d",
-                       (int)n, (int)c->p.n_batch);
+                       what, (int)n, (int)c->p.n_batch);
     for (int32_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
             return wm_errf(err, WM_ERR_ARG,
-                           "decode: token id %d out of range [0, %d)",
+                           "%s: token id %d out of range [0, %d)", what,
                            (int)tokens[i], (int)hp->n_vocab);
     for (int32_t done = 0; done < n;) {
         int32_t step = n - done < c->p.n_batch ? n - done : c->p.n_batch;
         forward(c, tokens + done, step, pos + done, done + step == n);
         done += step;
     }
+    return WM_OK;
+}
+
+wm_status llm_decode(llm_ctx *c, const int32_t *tokens, int32_t n,
+                     int32_t pos, wm_error *err) {
+    return run_steps(c, tokens, n, pos, "decode", err);
+}
+
+wm_status llm_embed(llm_ctx *c, const int32_t *tokens, int32_t n,
+                    float *out, wm_error *err) {
+    int E = c->m->hp.n_embd;
+    memset(out, 0, (size_t)E * sizeof *out);
+    c->embd_sum = out;
+    c->embd_n = n;
+    wm_status st = run_steps(c, tokens, n, 0, "embed", err);
+    c->embd_sum = NULL;
+    if (st) return st;
+    /* Mean pooling divides by n; unit length makes that moot, but the
+     * norm is taken in double so long texts lose nothing. */
+    double ss = 0;
+    for (int i = 0; i < E; i++) ss += (double)out[i] * out[i];
+    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+    for (int i = 0; i < E; i++) out[i] *= inv;
     return WM_OK;
 }

@@ -50,6 +50,10 @@
 
 enum llm_arch { LLM_ARCH_LLAMA, LLM_ARCH_QWEN2 };
 enum llm_rope { LLM_ROPE_NORM, LLM_ROPE_NEOX };
+/* How llm_embed pools the per-token hidden states (GGUF's
+ * {arch}.pooling_type: 1 mean, 2 cls, 3 last; absent or 0 "none" pools
+ * by mean, which is what a one-vector embeddings API needs). */
+enum llm_pooling { LLM_POOL_MEAN, LLM_POOL_CLS, LLM_POOL_LAST };
 
 typedef struct llm_hparams {
     enum llm_arch arch;
@@ -68,6 +72,7 @@ typedef struct llm_hparams {
     float rope_freq_scale;   /* positions are multiplied by this: 1, or
                                 1/factor for rope.scaling.type "linear" */
     float norm_eps;          /* RMSNorm epsilon */
+    enum llm_pooling pooling; /* for llm_embed */
 } llm_hparams;
 
 typedef struct llm_layer {
@@ -156,6 +161,17 @@ WM_INTERNAL int llm_ctx_n_threads(const llm_ctx *c);
  */
 WM_INTERNAL wm_status llm_decode(llm_ctx *c, const int32_t *tokens,
                                  int32_t n, int32_t pos, wm_error *err);
+/*
+ * Embedding of a whole text: run tokens[0..n) at positions 0..n-1 (the
+ * cache's previous content is overwritten), take each token's final
+ * hidden state after the output norm (what llama.cpp calls the
+ * embeddings of a decoder model), pool them by m->hp.pooling (mean, first
+ * or last token) and scale the result to unit Euclidean length; out gets
+ * n_embd floats. No logits are computed (llm_ctx_logits is stale after
+ * this). Errors as llm_decode's.
+ */
+WM_INTERNAL wm_status llm_embed(llm_ctx *c, const int32_t *tokens, int32_t n,
+                                float *out, wm_error *err);
 /* Logits (n_vocab floats) of the last token decoded. */
 WM_INTERNAL const float *llm_ctx_logits(const llm_ctx *c);
 /* With all_logits: token i of the last step (NULL when out of range). */

@@ -33,9 +33,18 @@
  * 0.8, top-k 40, top-p 0.95, min-p 0.05, repeat-penalty 1.0 over 64
  * tokens, seed 0.
  *
- * Differences from WasmEdge, all deliberate: `embedding`, `grammar`,
- * `json-schema`, `image` and `mmproj` (features this engine lacks) are
- * refused with unsupported_operation instead of being half-honoured;
+ * Embedding mode (`embedding: true`): `compute` tokenizes the prompt as
+ * for generation and writes output 0 as {"n_embedding": N, "embedding":
+ * [...]}: the engine's llm_embed (final hidden states after the output
+ * norm, pooled as the model's pooling_type says — mean when it says
+ * nothing — and scaled to unit Euclidean length, as WasmEdge's default
+ * normalisation). A prompt longer than ctx-size is prompt_too_long (the
+ * engine splits it into batches itself, so batch-size does not bound it
+ * as in WasmEdge); compute_single is unsupported_operation in this mode.
+ *
+ * Differences from WasmEdge, all deliberate: `grammar`, `json-schema`,
+ * `image` and `mmproj` (features this engine lacks) are refused with
+ * unsupported_operation instead of being half-honoured;
  * n-gpu-layers and the other GPU/placement keys are accepted and ignored
  * (CPU only); the reverse prompt ends a `compute` with the text *before*
  * it (llm_stop semantics). Text outputs are whole UTF-8 sequences: a
@@ -66,6 +75,7 @@
 
 typedef struct ggml_cfg {
     bool enable_log, enable_debug_log, stream_stdout, ignore_eos;
+    bool embedding;              /* compute returns an embedding */
     int32_t n_predict;           /* < 0: until the context is full */
     char *reverse_prompt;        /* owned; NULL: none */
     int32_t ctx_size;            /* 0: model's, at most 4096 */
@@ -334,14 +344,7 @@ static int cfg_apply(const nn_host *h, ggml_cfg *cfg, const uint8_t *text,
         case F_ENABLE_DEBUG_LOG: c.enable_debug_log = b; break;
         case F_STREAM_STDOUT: c.stream_stdout = b; break;
         case F_IGNORE_EOS: c.ignore_eos = b; break;
-        case F_EMBEDDING:
-            if (b) {
-                nn_log(h, "config: \"embedding\": true is not supported "
-                          "(this engine computes logits only)");
-                rc = NN_UNSUPPORTED_OPERATION;
-                goto out;
-            }
-            break;
+        case F_EMBEDDING: c.embedding = b; break;
         case F_UNSUPPORTED_STR:
             if (v->len > 0) {
                 nn_log(h, "config: \"%s\" is not supported by this engine",
@@ -667,9 +670,89 @@ static int exec_start(ggml_exec *e, bool single) {
     return NN_SUCCESS;
 }
 
+/* Embedding mode's compute: output 0 = {"n_embedding", "embedding"}. */
+static int exec_embed(ggml_exec *e) {
+    const nn_host *h = e->g->host;
+    if (!e->has_prompt) {
+        nn_log(h, "compute: no prompt (set_input index 0 first)");
+        return NN_INVALID_ARGUMENT;
+    }
+    int rc = exec_ensure_ctx(e);
+    if (rc) return rc;
+    e->out.len = e->last.len = 0;
+    e->in_tokens = e->out_tokens = 0;
+    const llm_model *m = e->g->model;
+    int32_t n_ctx = llm_ctx_n_ctx(e->lctx), dummy;
+    bool bos = llm_vocab_add_bos(m->vocab);
+    wm_error err;
+    int64_t n = llm_tokenize(m->vocab, e->prompt, e->prompt_len, bos, true,
+                             &dummy, 0, &err);
+    if (n < 0) {
+        log_err(h, "tokenize", &err);
+        return NN_RUNTIME_ERROR;
+    }
+    e->in_tokens = n;
+    if (n == 0) {
+        nn_log(h, "embedding: empty input");
+        return NN_INVALID_ARGUMENT;
+    }
+    if (n > n_ctx) {
+        nn_log(h, "embedding: input of %lld tokens is longer than the "
+                  "context of %d",
+               (long long)n, (int)n_ctx);
+        return NN_PROMPT_TOO_LONG;
+    }
+    int E = m->hp.n_embd;
+    int32_t *toks = malloc((size_t)n * sizeof *toks);
+    float *vec = malloc((size_t)E * sizeof *vec);
+    char num[32];
+    rc = NN_RUNTIME_ERROR;
+    if (!toks || !vec) {
+        nn_log(h, "embedding: out of memory");
+        goto out;
+    }
+    llm_tokenize(m->vocab, e->prompt, e->prompt_len, bos, true, toks,
+                 (size_t)n, &err);
+    double t0 = llm_time_ms();
+    wm_status st = llm_embed(e->lctx, toks, (int32_t)n, vec, &err);
+    llm_gen_forget_cache(e->gen);
+    if (st) {
+        log_err(h, "embedding", &err);
+        goto out;
+    }
+    snprintf(num, sizeof num, "%d", E);
+    if (!tb_put(&e->out, "{\"n_embedding\": ", 16) ||
+        !tb_put(&e->out, num, strlen(num)) ||
+        !tb_put(&e->out, ", \"embedding\": [", 16))
+        goto nomem;
+    for (int i = 0; i < E; i++) {
+        if (!isfinite(vec[i])) {
+            nn_log(h, "embedding: the model produced a non-finite value");
+            goto out;
+        }
+        int k = snprintf(num, sizeof num, "%s%.8g", i ? "," : "",
+                         (double)vec[i]);
+        if (!tb_put(&e->out, num, (size_t)k)) goto nomem;
+    }
+    if (!tb_put(&e->out, "]}", 2)) goto nomem;
+    if (e->cfg.enable_log)
+        nn_log(h, "embedding: %lld tokens, %d dimensions, %.1f ms",
+               (long long)n, E, llm_time_ms() - t0);
+    rc = NN_SUCCESS;
+    goto out;
+nomem:
+    nn_log(h, "embedding: out of memory for the output");
+out:
+    if (rc) e->out.len = 0;
+    free(toks);
+    free(vec);
+    return rc;
+}
+
 int ggml_compute(ggml_exec *e) {
     const nn_host *h = e->g->host;
     e->single_active = false;
+    if (e->cfg.embedding) return exec_embed(e);
     int rc = exec_start(e, false);
     if (rc) return rc;
     for (;;) {
@@ -702,6 +785,11 @@ int ggml_compute(ggml_exec *e) {
 
 int ggml_compute_single(ggml_exec *e) {
     const nn_host *h = e->g->host;
+    if (e->cfg.embedding) {
+        nn_log(h, "compute_single: not available in embedding mode (use "
+                  "compute)");
+        return NN_UNSUPPORTED_OPERATION;
+    }
     if (!e->single_active) {
         int rc = exec_start(e, true);
         if (rc) return rc;

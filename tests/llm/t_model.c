@@ -14,6 +14,7 @@
  *     reference logits up to that budget;
  *   - 1 and 2 threads give bit-identical logits;
  *   - batched and token-by-token prompt processing agree (all logits);
+ *   - embeddings (llm_embed): pooled, normalised final hidden states;
  * and that malformed models fail with clear WM_ERR_FORMAT messages; the
  * quantizer's type policy, the synthesiser's determinism, and linear
  * RoPE scaling + rope_freqs against the reference.
@@ -173,9 +174,10 @@ static void rope(const refm *r, double *v, int pos, int hd, double base,
     }
 }
 
-/* Logits of every position of toks[0..n): out[n][V]. */
-static void ref_forward(const refm *r, const int32_t *toks, int n,
-                        double *out) {
+/* Logits of every position of toks[0..n): out[n][V]; with hid, also the
+ * final normalised hidden states hid[n][E]. */
+static void ref_forward_h(const refm *r, const int32_t *toks, int n,
+                          double *out, double *hid) {
     int E = r->E, HD = r->HD, qd = r->H * HD, kvd = r->HKV * HD, F = r->F;
     double *kc = calloc((size_t)r->L * n * kvd, sizeof *kc);
     double *vc = calloc((size_t)r->L * n * kvd, sizeof *vc);
@@ -231,9 +233,15 @@ static void ref_forward(const refm *r, const int32_t *toks, int n,
         }
         rms(xb, x, r->on, E);
         mv(out + (size_t)p * r->V, r->out, xb, E, r->V, NULL);
+        if (hid) memcpy(hid + (size_t)p * E, xb, E * sizeof *xb);
     }
     free(kc); free(vc); free(x); free(xb); free(q); free(o); free(t);
     free(g); free(u); free(sc);
+}
+
+static void ref_forward(const refm *r, const int32_t *toks, int n,
+                        double *out) {
+    ref_forward_h(r, toks, n, out, NULL);
 }
 
 /* ==== Checks ============================================================ */
@@ -769,6 +777,87 @@ static void test_long_prompt(void) {
     remove(path);
 }
 
+/* llm_embed against the reference: the normalised final hidden states
+ * pooled (mean over 40 tokens decoded in steps of 16, first, last) and
+ * scaled to unit length; 1 vs 2 threads bit for bit; decoding afterwards
+ * is unaffected. */
+static void test_embed(void) {
+    enum { N = 40 };
+    char path[700];
+    snprintf(path, sizeof path, "%s/t_model-embed.gguf", tmpdir);
+    llm_synth_params sp = llm_synth_default_params();
+    sp.preset = "tiny-gqa";
+    sp.seed = 41;
+    wm_error err;
+    CHECK_EQ_INT(llm_synth_write(&sp, path, &err), WM_OK);
+    llm_model *m = NULL;
+    CHECK_EQ_INT(llm_model_load(path, &m, &err), WM_OK);
+    if (!m) return;
+    CHECK_EQ_INT(m->hp.pooling, LLM_POOL_MEAN);
+    int E = m->hp.n_embd, V = m->hp.n_vocab;
+    int32_t toks[N];
+    for (int i = 0; i < N; i++) toks[i] = (int32_t)((3 + 97 * i) % V);
+    refm r;
+    CHECK(ref_load(&r, m->file, llm_synth_find("tiny-gqa")));
+    double *ref = malloc((size_t)N * V * sizeof *ref);
+    double *hid = malloc((size_t)N * E * sizeof *hid);
+    ref_forward_h(&r, toks, N, ref, hid);
+    float *e1 = malloc((size_t)E * sizeof *e1), *e2 = malloc(E * sizeof *e2);
+    double *want = malloc((size_t)E * sizeof *want);
+    llm_ctx *c1 = mkctx(m, 1, 16, true, false);
+    llm_ctx *c2 = mkctx(m, 2, 16, true, false);
+    static const enum llm_pooling pools[] = {LLM_POOL_MEAN, LLM_POOL_CLS,
+                                             LLM_POOL_LAST};
+    for (int k = 0; k < 3; k++) {
+        m->hp.pooling = pools[k];
+        double ss = 0;
+        for (int i = 0; i < E; i++) {
+            double a = 0;
+            for (int p = 0; p < N; p++)
+                if (pools[k] == LLM_POOL_MEAN ||
+                    (pools[k] == LLM_POOL_CLS && p == 0) ||
+                    (pools[k] == LLM_POOL_LAST && p == N - 1))
+                    a += hid[(size_t)p * E + i];
+            want[i] = a;
+            ss += a * a;
+        }
+        CHECK_EQ_INT(llm_embed(c1, toks, N, e1, &err), WM_OK);
+        CHECK_EQ_INT(llm_embed(c2, toks, N, e2, &err), WM_OK);
+        CHECK(memcmp(e1, e2, (size_t)E * sizeof *e1) == 0);
+        double d = 0, n2 = 0;
+        for (int i = 0; i < E; i++) {
+            double x = fabs(e2[i] - want[i] / sqrt(ss));
+            if (!(x <= d)) d = x;
+            n2 += (double)e2[i] * e2[i];
+        }
+        CHECK(d < 1e-5);
+        CHECK(fabs(n2 - 1) < 1e-5);
+    }
+    m->hp.pooling = LLM_POOL_MEAN;
+    /* A different text gives a different vector. */
+    int32_t other[N];
+    for (int i = 0; i < N; i++) other[i] = (int32_t)((5 + 31 * i) % V);
+    CHECK_EQ_INT(llm_embed(c1, other, N, e1, &err), WM_OK);
+    CHECK(memcmp(e1, e2, (size_t)E * sizeof *e1) != 0);
+    /* Decoding after embedding: logits as the reference's. */
+    CHECK_EQ_INT(llm_decode(c2, toks, N, 0, &err), WM_OK);
+    CHECK(rel_err(llm_ctx_logits(c2), ref + (size_t)(N - 1) * V, V) <= 2e-4);
+    /* Errors as llm_decode's: too long, bad id, empty. */
+    int32_t *big = calloc(65, sizeof *big);
+    CHECK_EQ_INT(llm_embed(c1, big, 65, e1, &err), WM_ERR_ARG);
+    CHECK(strstr(err.msg, "embed: positions") != NULL);
+    toks[3] = V;
+    CHECK_EQ_INT(llm_embed(c1, toks, N, e1, &err), WM_ERR_ARG);
+    CHECK_EQ_INT(llm_embed(c1, toks, 0, e1, &err), WM_ERR_ARG);
+    free(big);
+    free(e1); free(e2); free(want); free(ref); free(hid);
+    ref_free(&r);
+    llm_ctx_free(c1);
+    llm_ctx_free(c2);
+    llm_model_free(m);
+    remove(path);
+}
+
 int main(void) {
     const char *t = getenv("WM_TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s", t && *t ? t : "/tmp");
@@ -788,5 +877,6 @@ int main(void) {
     test_quantize();
     test_rope_scaling();
     test_long_prompt();
+    test_embed();
     return TEST_REPORT();
 }

@@ -202,9 +202,8 @@ int main(int argc, char **argv) {
            WNN_INVALID_ARGUMENT);
     expect("set_input(1) wrong type for reverse-prompt",
            set_text(c, 1, "{\"reverse-prompt\": 3}"), WNN_INVALID_ARGUMENT);
-    expect("set_input(1) embedding unsupported",
-           set_text(c, 1, "{\"embedding\": true}"),
-           WNN_UNSUPPORTED_OPERATION);
+    expect("set_input(1) embedding not a boolean",
+           set_text(c, 1, "{\"embedding\": 1}"), WNN_INVALID_ARGUMENT);
     expect("set_input(1) deep nesting",
            set_text(c, 1, "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
                           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]"
@@ -253,6 +252,53 @@ int main(int argc, char **argv) {
     expect("get_output_single after fini_single",
            wnn_get_output(c, 0, true, big, 64, &after), WNN_SUCCESS);
     check("fini_single cleared the output", after == 0, "not empty");
+
+    /* Embedding mode: output 0 is {"n_embedding": N, "embedding": [...]}
+     * of unit length (printed as "EMBED ..." for run.sh to compare with
+     * `wasmind llm embed`); then generation again, unchanged. */
+    expect("embedding on", set_text(c, 1, "{\"embedding\": true}"),
+           WNN_SUCCESS);
+    set_text(c, 0, prompt);
+    long en = compute_text(c, &rc);
+    expect("compute embedding", rc, WNN_SUCCESS);
+    {
+        long long dim = wnn_meta_int(big, en > 0 ? (size_t)en : 0,
+                                     "n_embedding");
+        const char *p = strstr(big, "\"embedding\": [");
+        double ss = 0;
+        long cnt = 0;
+        if (p) {
+            p += 14;
+            for (char *e; *p && *p != ']'; p = e + (*e == ',')) {
+                double x = strtod(p, &e);
+                if (e == p) break;
+                ss += x * x;
+                cnt++;
+            }
+        }
+        check("embedding JSON shape", dim > 0 && p && *p == ']' &&
+              cnt == dim, big);
+        check("embedding has unit length", ss > 0.9999 && ss < 1.0001, big);
+        printf("EMBED %s\n", big);
+    }
+    expect("get_output metadata (embedding)",
+           wnn_get_output(c, 1, false, meta, sizeof meta - 1, &ml),
+           WNN_SUCCESS);
+    meta[ml] = 0;
+    check("embedding metadata: input tokens, no output tokens",
+          wnn_meta_int(meta, ml, "input_tokens") == in_toks &&
+              wnn_meta_int(meta, ml, "output_tokens") == 0, meta);
+    expect("compute_single in embedding mode", wasi_nn_compute_single(c),
+           WNN_UNSUPPORTED_OPERATION);
+    set_text(c, 0, "");
+    en = compute_text(c, &rc);
+    expect("embedding of an empty text (BOS alone)", rc, WNN_SUCCESS);
+    expect("embedding off", set_text(c, 1, "{\"embedding\": false}"),
+           WNN_SUCCESS);
+    set_text(c, 0, prompt);
+    long n2 = compute_text(c, &rc);
+    check("generation after embedding equals the first",
+          rc == 0 && n2 == n && memcmp(big, full, (size_t)n) == 0, big);
 
     /* Output buffers (the output of compute is `n` > 2 bytes). */
     compute_text(c, NULL);

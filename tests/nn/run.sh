@@ -11,8 +11,9 @@
 #   2. misuse: NNDIR/nn_misuse.wasm (tests/nn/nn_misuse.c) — bad handles,
 #      pointers and lengths, output buffers (default and strict mode),
 #      bad config JSON, unknown names, loading GGUF bytes from the guest,
-#      several contexts, compute before set_input — one check per
-#      "ok"/"FAIL" line, and the guest must exit normally;
+#      several contexts, compute before set_input, embedding mode (its
+#      vector equals `wasmind llm embed`'s) — one check per "ok"/"FAIL"
+#      line, and the guest must exit normally;
 #   3. CLI: --nn-preload syntax and GPU target errors;
 #   4. llama-chat.wasm driven by piped stdin (two turns, the context kept;
 #      a context that fills up).
@@ -97,6 +98,12 @@ misuse() {   # LABEL [env...]
         bad "[$label] nn_misuse.wasm did not finish (exit $rc)" \
             "$(tail -n 5 "$TMP/misuse.err")"
     fi
+    # The guest's embedding equals the native engine's, byte for byte.
+    local want
+    want=$("$CLI" llm embed -m "$STORIES" -p "Once upon a time" 2>&1)
+    if [[ "$(sed -n 's/^EMBED //p' "$TMP/misuse.out")" == "$want" ]]; then ok
+    else bad "[$label] embedding equals \`wasmind llm embed\`" \
+        "$(grep '^EMBED' "$TMP/misuse.out" | head -c 200)" "${want:0:200}"; fi
     # Every error the guest provoked was logged by the host, none crashed it.
     if grep -qiE 'sanitizer|trapped|segmentation' "$TMP/misuse.err"; then
         bad "[$label] host reported a crash" "$(grep -iE 'sanitizer|trapped' "$TMP/misuse.err" | head -3)"
