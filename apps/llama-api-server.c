@@ -10,8 +10,8 @@
  *
  * Endpoints: POST /v1/chat/completions, POST /v1/completions (both with
  * "stream": true as server-sent events ending with "data: [DONE]"),
- * GET /v1/models, GET /health, POST /v1/embeddings (501: the engine has
- * no embeddings), GET / and GET /static/FILE (files of the web root),
+ * POST /v1/embeddings, GET /v1/models, GET /health, GET / and
+ * GET /static/FILE (files of the web root),
  * OPTIONS anything (CORS preflight). Every error is OpenAI-shaped JSON:
  * {"error": {"message", "type", "param", "code"}}.
  *
@@ -50,6 +50,15 @@
  * content), at end-of-sequence, at max_tokens or when the context is full
  * (finish_reason "length").
  *
+ * Embeddings: "input" is a string or an array of strings (token arrays
+ * are refused: the GGML backend takes text); each is one compute on the
+ * same WASI-NN context in embedding mode (the model's pooled, normalised
+ * final hidden state), returned as JSON floats or, with
+ * "encoding_format": "base64" (what the openai clients ask for), as the
+ * little-endian float32 bytes in base64. Embedding requests share the
+ * generation queue; an embedding between two chat turns costs the next
+ * turn its cached prompt prefix.
+ *
  * Sampling: temperature, top_p, seed, presence_penalty,
  * frequency_penalty (and the extensions top_k, min_p, repeat_penalty,
  * ignore_eos) map to the GGML config keys sent with set_input(1) before
@@ -80,6 +89,9 @@
 #define OUT_PAUSE_BYTES (256 * 1024)   /* stop generating above this */
 #define OUT_MAX_BYTES (8 * 1024 * 1024)
 #define TOKEN_BUF 4096
+#define MAX_INPUTS 2048                /* /v1/embeddings items, as OpenAI */
+/* Embedding output JSON: at most 65536 numbers of <= 16 bytes ("%.9g,"). */
+#define EMBD_OUT_MAX (65536 * 16 + 64)
 
 static const char usage[] =
     "usage: llama-api-server.wasm [options]\n"
@@ -115,6 +127,10 @@ typedef struct job {
     uint64_t conn_id;        /* owner (conn serial), for cancellation */
     conn *c;                 /* owner; NULL once it went away */
     int chat, stream, include_usage;
+    int embed, base64;       /* /v1/embeddings: inputs instead of prompt */
+    char **inputs;
+    size_t *input_lens;
+    int n_inputs, next_input;
     char *prompt;
     size_t prompt_len;
     char *cfg;               /* config JSON for set_input(1) */
@@ -125,7 +141,8 @@ typedef struct job {
     long long created;
     /* running */
     int started;
-    jl_buf text;             /* all generated text (stop-cut) */
+    jl_buf text;             /* all generated text (stop-cut); embed: the
+                                "data" items so far */
     size_t sent;             /* bytes of text already streamed */
     long long n_gen, n_prompt;
     const char *finish;      /* "stop" / "length" once finished */
@@ -162,6 +179,7 @@ typedef struct server {
     long long q_head, q_len;
     job *active;
     char tok[TOKEN_BUF];
+    char *embd_out;          /* [EMBD_OUT_MAX], allocated at first use */
 } server;
 
 static uint64_t now_ns(void) {
@@ -329,6 +347,9 @@ static void job_free(job *j) {
     if (!j) return;
     free(j->prompt);
     free(j->cfg);
+    for (int i = 0; i < j->n_inputs; i++) free(j->inputs[i]);
+    free(j->inputs);
+    free(j->input_lens);
     for (int i = 0; i < j->n_stops; i++) free(j->stops[i]);
     jl_buf_free(&j->text);
     free(j);
@@ -537,7 +558,7 @@ static int read_params(server *s, conn *c, const jl_doc *d,
  * nothing carries over from the previous request). */
 static char *params_config(const params *p) {
     jl_buf b = {0};
-    jl_printf(&b, "{\"temp\": %.9g, \"top-p\": %.9g, "
+    jl_printf(&b, "{\"embedding\": false, \"temp\": %.9g, \"top-p\": %.9g, "
                   "\"presence-penalty\": %.9g, \"frequency-penalty\": %.9g, "
                   "\"seed\": %lld, \"ignore-eos\": %s, \"top-k\": %lld, "
                   "\"min-p\": %.9g, \"repeat-penalty\": %.9g}",
@@ -696,33 +717,63 @@ out:
     return prompt;
 }
 
-static void handle_generate(server *s, conn *c, const char *body,
-                            size_t len, int chat) {
-    jl_doc d;
+/* 503 when the queue is full (1), else 0. */
+static int queue_full(server *s, conn *c) {
+    if (s->q_len < s->o.queue_max) return 0;
+    respond_error(s, c, 503, "queue_full", NULL,
+                  "the server is busy (%lld requests waiting); retry later",
+                  s->q_len);
+    return 1;
+}
+
+static void enqueue(server *s, conn *c, job *j) {
+    j->conn_id = c->serial;
+    j->c = c;
+    j->created = unix_time();
+    s->queue[(s->q_head + s->q_len) % s->o.queue_max] = j;
+    s->q_len++;
+    c->job = j;
+    logf_(s, "%s %s: queued %s (%lld waiting)", c->req.method, c->req.path,
+          j->id, s->q_len);
+}
+
+/* Parse a request body that must be a JSON object; answers 400/500 and
+ * returns NULL otherwise (d is then freed). */
+static const jl_node *parse_body(server *s, conn *c, const char *body,
+                                 size_t len, jl_doc *d) {
     jl_error e;
     jl_limits lim = {.max_depth = 32, .max_nodes = 200000,
                      .max_bytes = (size_t)s->o.max_body};
-    int rc = jl_parse(&d, body, len, &lim, &e);
+    int rc = jl_parse(d, body, len, &lim, &e);
     if (rc == -2) {
         respond_error(s, c, 500, NULL, NULL, "out of memory");
-        return;
+        return NULL;
     }
     if (rc) {
         respond_error(s, c, 400, "invalid_json", NULL,
                       "the body is not valid JSON: %s at byte %zu", e.msg,
                       e.off);
-        return;
+        return NULL;
     }
-    const jl_node *root = jl_root(&d);
+    const jl_node *root = jl_root(d);
+    if (root->type != JL_OBJECT) {
+        respond_error(s, c, 400, "invalid_type", NULL,
+                      "the body must be a JSON object");
+        jl_free(d);
+        return NULL;
+    }
+    return root;
+}
+
+static void handle_generate(server *s, conn *c, const char *body,
+                            size_t len, int chat) {
+    jl_doc d;
+    const jl_node *root = parse_body(s, c, body, len, &d);
+    if (!root) return;
     params p;
     char *prompt = NULL, *cfg = NULL;
     size_t plen = 0;
     job *j = NULL;
-    if (root->type != JL_OBJECT) {
-        respond_error(s, c, 400, "invalid_type", NULL,
-                      "the body must be a JSON object");
-        goto out_doc;
-    }
     if (read_params(s, c, &d, root, chat, &p)) goto out_doc;
     if (chat) {
         prompt = chat_prompt(s, c, &d, jl_get(&d, root, "messages"), &plen);
@@ -751,14 +802,7 @@ static void handle_generate(server *s, conn *c, const char *body,
         respond_error(s, c, 500, NULL, NULL, "out of memory");
         goto out_params;
     }
-    if (s->q_len >= s->o.queue_max) {
-        respond_error(s, c, 503, "queue_full", NULL,
-                      "the server is busy (%lld requests waiting); retry "
-                      "later", s->q_len);
-        goto out_params;
-    }
-    j->conn_id = c->serial;
-    j->c = c;
+    if (queue_full(s, c)) goto out_params;
     j->chat = chat;
     j->stream = p.stream;
     j->include_usage = p.include_usage;
@@ -772,20 +816,99 @@ static void handle_generate(server *s, conn *c, const char *body,
                                             strlen(chat_template_stop(s->tmpl)));
     snprintf(j->id, sizeof j->id, "%s-%llu", chat ? "chatcmpl" : "cmpl",
              (unsigned long long)++s->next_id);
-    j->created = unix_time();
     prompt = cfg = NULL;
-    s->queue[(s->q_head + s->q_len) % s->o.queue_max] = j;
-    s->q_len++;
-    c->job = j;
+    enqueue(s, c, j);
     j = NULL;
-    logf_(s, "%s %s: queued %s (%lld waiting)", c->req.method, c->req.path,
-          c->job->id, s->q_len);
 out_params:
     params_free(&p);
     free(prompt);
     free(cfg);
     free(j);
 out_doc:
+    jl_free(&d);
+}
+
+static void handle_embeddings(server *s, conn *c, const char *body,
+                              size_t len) {
+    jl_doc d;
+    const jl_node *root = parse_body(s, c, body, len, &d);
+    if (!root) return;
+    job *j = NULL;
+    const jl_node *in = jl_get(&d, root, "input");
+    const jl_node *fmt = jl_get(&d, root, "encoding_format");
+    const jl_node *model = jl_get(&d, root, "model");
+    const jl_node *dims = jl_get(&d, root, "dimensions");
+    int base64 = 0;
+    if (model && model->type != JL_STRING) {
+        respond_error(s, c, 400, "invalid_type", "model",
+                      "'model' must be a string");
+        goto out;
+    }
+    if (fmt && fmt->type != JL_NULL) {
+        if (fmt->type != JL_STRING ||
+            (strcmp(fmt->str, "float") && strcmp(fmt->str, "base64"))) {
+            respond_error(s, c, 400, "invalid_value", "encoding_format",
+                          "'encoding_format' must be \"float\" or "
+                          "\"base64\"");
+            goto out;
+        }
+        base64 = !strcmp(fmt->str, "base64");
+    }
+    if (dims && dims->type != JL_NULL) {
+        respond_error(s, c, 400, "invalid_value", "dimensions",
+                      "'dimensions' is not supported: the vector has the "
+                      "model's width");
+        goto out;
+    }
+    if (!in || (in->type != JL_STRING && in->type != JL_ARRAY)) {
+        respond_error(s, c, 400, in ? "invalid_type" : "missing_field",
+                      "input", "'input' must be a string or an array of "
+                      "strings");
+        goto out;
+    }
+    int n = in->type == JL_STRING ? 1 : (int)in->len;
+    if (n < 1 || n > MAX_INPUTS) {
+        respond_error(s, c, 400, "invalid_value", "input",
+                      "'input' must hold 1 to %d strings", MAX_INPUTS);
+        goto out;
+    }
+    for (const jl_node *it = in->type == JL_STRING ? in : jl_child(&d, in);
+         it; it = in->type == JL_STRING ? NULL : jl_next(&d, it)) {
+        if (it->type == JL_NUMBER || it->type == JL_ARRAY) {
+            respond_error(s, c, 400, "invalid_type", "input",
+                          "token arrays are not supported: send text");
+            goto out;
+        }
+        if (it->type != JL_STRING || it->len == 0 ||
+            strlen(it->str) != it->len) {
+            respond_error(s, c, 400, "invalid_value", "input",
+                          "each input must be a non-empty string without "
+                          "NUL characters");
+            goto out;
+        }
+    }
+    if (queue_full(s, c)) goto out;
+    j = calloc(1, sizeof *j);
+    if (!j || !(j->inputs = calloc((size_t)n, sizeof *j->inputs)) ||
+        !(j->input_lens = calloc((size_t)n, sizeof *j->input_lens)) ||
+        !(j->cfg = dupn("{\"embedding\": true}", 19)))
+        goto nomem;
+    j->embed = 1;
+    j->base64 = base64;
+    for (const jl_node *it = in->type == JL_STRING ? in : jl_child(&d, in);
+         it; it = in->type == JL_STRING ? NULL : jl_next(&d, it)) {
+        if (!(j->inputs[j->n_inputs] = dupn(it->str, it->len))) goto nomem;
+        j->input_lens[j->n_inputs++] = it->len;
+    }
+    snprintf(j->id, sizeof j->id, "embd-%llu",
+             (unsigned long long)++s->next_id);
+    enqueue(s, c, j);
+    j = NULL;
+    goto out;
+nomem:
+    respond_error(s, c, 500, NULL, NULL, "out of memory");
+out:
+    job_free(j);
     jl_free(&d);
 }
 
@@ -970,7 +1093,7 @@ static void job_start(server *s) {
             continue;
         }
         int32_t rc = wnn_set_text(s->ctx, 1, j->cfg, strlen(j->cfg));
-        if (rc == WNN_SUCCESS)
+        if (rc == WNN_SUCCESS && !j->embed)
             rc = wnn_set_text(s->ctx, 0, j->prompt, j->prompt_len);
         if (rc) {
             char m[128];
@@ -984,10 +1107,128 @@ static void job_start(server *s) {
     }
 }
 
+static void base64_put(jl_buf *b, const uint8_t *p, size_t n) {
+    static const char al[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char q[4];
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n) v |= p[i + 2];
+        q[0] = al[v >> 18];
+        q[1] = al[(v >> 12) & 63];
+        q[2] = i + 1 < n ? al[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < n ? al[v & 63] : '=';
+        jl_put(b, q, 4);
+    }
+}
+
+/* Embed the active job's next input (one compute); the answer after the
+ * last. */
+static void embed_step(server *s, job *j) {
+    int k = j->next_input;
+    if (!s->embd_out && !(s->embd_out = malloc(EMBD_OUT_MAX + 1))) {
+        s->active = NULL;
+        job_fail(s, j, 500, "out_of_memory", "out of memory");
+        job_free(j);
+        return;
+    }
+    size_t n = 0;
+    int32_t rc = wnn_set_text(s->ctx, 0, j->inputs[k], j->input_lens[k]);
+    if (rc == WNN_SUCCESS) rc = wasi_nn_compute(s->ctx);
+    if (rc == WNN_SUCCESS)
+        rc = wnn_get_output(s->ctx, 0, false, s->embd_out, EMBD_OUT_MAX, &n);
+    const char *arr = NULL, *end = NULL;
+    if (rc == WNN_SUCCESS) {
+        s->embd_out[n] = '\0';
+        arr = strstr(s->embd_out, "\"embedding\": [");
+        end = arr ? strchr(arr, ']') : NULL;
+    }
+    if (rc || !end) {
+        char m[160];
+        if (rc == WNN_PROMPT_TOO_LONG)
+            snprintf(m, sizeof m, "input %d is longer than the model's "
+                     "context", k);
+        else
+            snprintf(m, sizeof m, "embedding failed: %s (%d)",
+                     rc ? wnn_strerror(rc) : "malformed engine output",
+                     (int)rc);
+        s->active = NULL;
+        job_fail(s, j, rc == WNN_PROMPT_TOO_LONG ? 400 : 500,
+                 rc == WNN_PROMPT_TOO_LONG ? "context_length_exceeded"
+                                           : "engine_error", m);
+        job_free(j);
+        return;
+    }
+    char meta[512];
+    size_t ml = 0;
+    if (wnn_get_output(s->ctx, 1, false, meta, sizeof meta, &ml) == 0) {
+        long long t = wnn_meta_int(meta, ml, "input_tokens");
+        if (t > 0) j->n_prompt += t;
+    }
+    arr += 13;   /* past `"embedding": ` to the [ */
+    jl_printf(&j->text, "%s{\"object\":\"embedding\",\"index\":%d,"
+                        "\"embedding\":", k ? "," : "", k);
+    if (j->base64) {
+        /* The float32 values, little-endian (as wasm32 stores them). */
+        float v[256];
+        size_t cnt = 0;
+        jl_buf raw = {0};
+        for (const char *p = arr + 1; p < end;) {
+            char *e;
+            float x = strtof(p, &e);
+            if (e == p) break;
+            v[cnt++] = x;
+            p = *e == ',' ? e + 1 : e;
+            if (cnt == sizeof v / sizeof *v || p >= end) {
+                jl_put(&raw, (const char *)v, cnt * sizeof *v);
+                cnt = 0;
+            }
+        }
+        if (cnt) jl_put(&raw, (const char *)v, cnt * sizeof *v);
+        jl_puts(&j->text, "\"");
+        base64_put(&j->text, (const uint8_t *)raw.p, raw.len);
+        jl_puts(&j->text, "\"");
+        if (raw.oom) j->text.oom = true;
+        jl_buf_free(&raw);
+    } else {
+        jl_put(&j->text, arr, (size_t)(end + 1 - arr));
+    }
+    jl_puts(&j->text, "}");
+    if (j->text.oom) {
+        s->active = NULL;
+        job_fail(s, j, 500, "out_of_memory", "out of memory");
+        job_free(j);
+        return;
+    }
+    if (++j->next_input < j->n_inputs) return;
+    s->active = NULL;
+    logf_(s, "%s: %d inputs, %lld tokens", j->id, j->n_inputs, j->n_prompt);
+    conn *c = j->c;
+    if (c) {
+        jl_buf b = {0};
+        jl_puts(&b, "{\"object\":\"list\",\"data\":[");
+        jl_put(&b, j->text.p, j->text.len);
+        jl_puts(&b, "],\"model\":");
+        jl_put_str(&b, s->o.model_name, strlen(s->o.model_name));
+        jl_printf(&b, ",\"usage\":{\"prompt_tokens\":%lld,"
+                      "\"total_tokens\":%lld}}", j->n_prompt, j->n_prompt);
+        c->job = NULL;
+        if (b.oom) respond_error(s, c, 500, NULL, NULL, "out of memory");
+        else respond(s, c, 200, "application/json", b.p, b.len, NULL);
+        jl_buf_free(&b);
+    }
+    job_free(j);
+}
+
 /* Run one compute_single for the active job and send what it produced. */
 static void job_step(server *s) {
     job *j = s->active;
     conn *c = j->c;
+    if (j->embed) {
+        embed_step(s, j);
+        return;
+    }
     int32_t rc = wasi_nn_compute_single(s->ctx);
     if (!j->started) {
         j->started = 1;
@@ -1135,10 +1376,7 @@ static void route(server *s, conn *c, const char *body, size_t len) {
         switch (i) {
         case 0: handle_generate(s, c, body, len, 1); return;
         case 1: handle_generate(s, c, body, len, 0); return;
-        case 2:
-            respond_error(s, c, 501, "not_supported", NULL,
-                          "embeddings are not supported by this model");
-            return;
+        case 2: handle_embeddings(s, c, body, len); return;
         case 3: handle_models(s, c); return;
         default: handle_health(s, c); return;
         }

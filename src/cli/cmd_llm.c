@@ -282,7 +282,7 @@ static int cmd_embed(int argc, char **argv) {
     }
     printf("{\"n_embedding\": %d, \"embedding\": [", (int)m->hp.n_embd);
     for (int i = 0; i < m->hp.n_embd; i++)
-        printf("%s%.8g", i ? "," : "", (double)vec[i]);
+        printf("%s%.9g", i ? "," : "", (double)vec[i]);
     printf("]}\n");
     rc = 0;
 out:

@@ -730,7 +730,7 @@ static int exec_embed(ggml_exec *e) {
             nn_log(h, "embedding: the model produced a non-finite value");
             goto out;
         }
-        int k = snprintf(num, sizeof num, "%s%.8g", i ? "," : "",
+        int k = snprintf(num, sizeof num, "%s%.9g", i ? "," : "",
                          (double)vec[i]);
         if (!tb_put(&e->out, num, (size_t)k)) goto nomem;
     }

@@ -7,7 +7,8 @@
 #   2. chat and completions, non-streaming and streaming: the content
 #      equals `wasmind llm generate` greedy output on the rendered prompt,
 #      the streamed deltas concatenate to the non-streamed content, SSE
-#      shape, [DONE] last, usage;
+#      shape, [DONE] last, usage; embeddings equal `wasmind llm embed`
+#      (JSON floats and base64), and chat is unchanged after them;
 #   3. bad requests: malformed JSON, wrong types, missing fields, oversized
 #      bodies (Content-Length and chunked), huge headers, unknown routes,
 #      wrong methods, garbage request lines — each an OpenAI-shaped error
@@ -18,7 +19,7 @@
 #      stopped at once), a full queue (503), 20 clients x 3 requests;
 #   5. the official `openai` npm client (version pinned by
 #      tests/server/openai/package-lock.json, `npm ci` into TMPDIR once):
-#      models, chat, streaming, completions, an API error;
+#      models, chat, streaming, completions, embeddings, an API error;
 #   6. `wasmind serve` errors; the server's own socket (--socket-addr,
 #      WasmEdge's socket extension);
 # and after every group the server must still answer /health. Ends with
@@ -158,10 +159,7 @@ done
 expect_error "unknown route" 404 not_found GET /v1/nothing
 expect_error "GET on a POST route" 405 method_not_allowed GET /v1/chat/completions
 expect_error "POST on a GET route" 405 method_not_allowed POST /v1/models -d '{}'
-expect_error "embeddings" 501 not_supported POST /v1/embeddings \
-    -d '{"input": "hi", "model": "x"}'
-grep -q 'not supported by this model' "$TMP/body"
-check "embeddings message" $? "$(cat "$TMP/body")"
+expect_error "GET on /v1/embeddings" 405 method_not_allowed GET /v1/embeddings
 
 # ---- 2. generation equals the native engine ----------------------------
 CHAT='{"model": "stories", "messages": [{"role": "user", "content": "Once upon a time"}], "temperature": 0, "max_tokens": 48'
@@ -261,6 +259,46 @@ req POST /v1/completions -d "$S"
 b=$(py "j['choices'][0]['text']")
 [[ -n $a && $a == "$b" ]]
 check "same seed, same text" $? "$a" "$b"
+# Embeddings: each vector equals `wasmind llm embed` (same digits), in
+# input order; base64 is the same float32 values; usage counts tokens.
+native_embd() { "$CLI" llm embed -m "$STORIES" -p "$1" 2>&1; }
+E1=$(native_embd "Once upon a time") E2=$(native_embd "The dog ran")
+req POST /v1/embeddings -d '{"model": "stories", "input": ["Once upon a time", "The dog ran"]}'
+out=$("$PY" - "$TMP/body" "$E1" "$E2" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+w = [json.loads(a)["embedding"] for a in sys.argv[2:]]
+assert j["object"] == "list" and j["model"] == "stories260K.gguf", j
+d = j["data"]
+assert [x["index"] for x in d] == [0, 1] and all(x["object"] == "embedding" for x in d)
+assert d[0]["embedding"] == w[0] and d[1]["embedding"] == w[1], "vectors differ from native"
+assert abs(sum(x * x for x in w[0]) - 1) < 1e-5, "not unit length"
+u = j["usage"]
+assert u["prompt_tokens"] == u["total_tokens"] and u["prompt_tokens"] >= 6, u
+print("ok")
+PYEOF
+)
+[[ $code == 200 && $out == ok ]]
+check "embeddings: vectors = \`wasmind llm embed\`, order, usage" $? "$code $out" "$(head -c 300 "$TMP/body")"
+req POST /v1/embeddings -d '{"input": "Once upon a time", "encoding_format": "base64"}'
+out=$("$PY" - "$TMP/body" "$E1" <<'PYEOF'
+import base64, json, struct, sys
+j = json.load(open(sys.argv[1]))
+w = json.loads(sys.argv[2])["embedding"]
+raw = base64.b64decode(j["data"][0]["embedding"])
+v = struct.unpack("<%df" % (len(raw) // 4), raw)
+assert len(v) == len(w) and all(struct.pack("<f", a) == struct.pack("<f", b) for a, b in zip(v, w)), "base64 differs"
+print("ok")
+PYEOF
+)
+[[ $code == 200 && $out == ok ]]
+check "embeddings: base64 = the same float32 values" $? "$code $out" "$(head -c 300 "$TMP/body")"
+# Generation after an embedding: unchanged (the cache was reset).
+req POST /v1/chat/completions -d "$CHAT}"
+got=$(py "j['choices'][0]['message']['content']"; echo x)
+got=${got%$'\n'x}
+[[ $code == 200 && $got == "$chat_content" ]]
+check "chat after embeddings = the same greedy content" $? "$(printf %q "$got")"
 alive "generation"
 
 # ---- 3. bad requests -----------------------------------------------------
@@ -291,6 +329,16 @@ expect_error "n = 2" 400 invalid_value POST $P -d "{$M, \"n\": 2}"
 expect_error "model a number" 400 invalid_type POST $P -d "{$M, \"model\": 1}"
 expect_error "completions: missing prompt" 400 missing_field POST /v1/completions -d '{}'
 expect_error "completions: prompt a number" 400 invalid_type POST /v1/completions -d '{"prompt": 3}'
+E=/v1/embeddings
+expect_error "embeddings: missing input" 400 missing_field POST $E -d '{"model": "x"}'
+expect_error "embeddings: input a number" 400 invalid_type POST $E -d '{"input": 5}'
+expect_error "embeddings: token arrays" 400 invalid_type POST $E -d '{"input": [1, 2, 3]}'
+expect_error "embeddings: empty string" 400 invalid_value POST $E -d '{"input": ""}'
+expect_error "embeddings: empty array" 400 invalid_value POST $E -d '{"input": []}'
+expect_error "embeddings: array with a null" 400 invalid_value POST $E -d '{"input": ["a", null]}'
+expect_error "embeddings: bad encoding_format" 400 invalid_value POST $E -d '{"input": "a", "encoding_format": "hex"}'
+expect_error "embeddings: dimensions" 400 invalid_value POST $E -d '{"input": "a", "dimensions": 8}'
+expect_error "embeddings: model a number" 400 invalid_type POST $E -d '{"input": "a", "model": 1}'
 expect_error "deep nesting" 400 invalid_json POST $P -d "$(printf '%.0s[' $(seq 1 200))"
 head -c 70000 /dev/zero | tr '\0' 'a' >"$TMP/big"
 expect_error "oversized body (Content-Length)" 413 request_too_large POST $P --data-binary @"$TMP/big"
@@ -299,6 +347,7 @@ expect_error "oversized headers" 431 bad_request GET /health -H "X-Big: $(head -
 # A prompt longer than the context: 400 context_length_exceeded.
 long=$(printf 'Once upon a time there was a dog. %.0s' $(seq 1 500))
 expect_error "prompt longer than the context" 400 context_length_exceeded POST /v1/completions -d "{\"prompt\": \"$long\"}"
+expect_error "embedding input longer than the context" 400 context_length_exceeded POST /v1/embeddings -d "{\"input\": [\"short\", \"$long\"]}"
 alive "bad requests"
 
 # Raw bytes over a socket: RAW NAME EXPECTED-STATUS-LINE-REGEX PYTHON-SEND-STEPS
@@ -469,13 +518,14 @@ if [[ -f $NPM_DIR/node_modules/openai/package.json ]]; then
     # script's directory); a per-run copy, so runs never share a file.
     cp "$OAI/client.mjs" "$NPM_DIR/client-$$.mjs"
     out=$(cd "$NPM_DIR" && WANT_CHAT=$chat_content WANT_CMPL=$cmpl_content \
+        WANT_EMBD=$E1 \
         timeout 60 node "client-$$.mjs" "$(U /v1)" 2>&1)
     rm -f "$NPM_DIR/client-$$.mjs"
     n_ok=$(grep -c '^ok ' <<<"$out")
     n_bad=$(grep -c '^FAIL ' <<<"$out")
     pass=$((pass + n_ok)) fail=$((fail + n_bad))
     grep '^FAIL ' <<<"$out" | sed 's/^/[openai] /'
-    ((n_ok + n_bad == 6)) || bad "openai client did not finish" "$(tail -n 5 <<<"$out")"
+    ((n_ok + n_bad == 8)) || bad "openai client did not finish" "$(tail -n 5 <<<"$out")"
 else
     echo "openai npm client: not run (npm ci unavailable: $(tail -n 2 "$TMP/npm/npm.log" 2>/dev/null))"
 fi

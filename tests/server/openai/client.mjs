@@ -1,8 +1,9 @@
 // client.mjs — the official `openai` npm client (pinned in package.json /
 // package-lock.json) against llama-api-server.wasm: models, chat (plain
-// and streaming), completions, an API error. Run by tests/server/run.sh
+// and streaming), completions, embeddings, an API error. Run by tests/server/run.sh
 // from a copy of this directory where `npm ci` installed the package:
-//   node client.mjs BASE_URL   (env WANT_CHAT, WANT_CMPL: expected texts)
+//   node client.mjs BASE_URL   (env WANT_CHAT, WANT_CMPL: expected texts;
+//   WANT_EMBD: `wasmind llm embed` output for "Once upon a time")
 // Prints one "ok NAME" or "FAIL NAME: detail" line per check.
 import OpenAI from "openai";
 
@@ -55,6 +56,21 @@ await check("completions.create stream", async () => {
   let text = "";
   for await (const ch of s) text += ch.choices[0].text;
   return text === wantCmpl || JSON.stringify({ text, want: wantCmpl });
+});
+const wantEmbd = JSON.parse(process.env.WANT_EMBD || "{}").embedding || [];
+const sameF32 = (a, b) => a.length === b.length && a.every((x, i) => Math.fround(x) === Math.fround(b[i]));
+await check("embeddings.create (client default: base64)", async () => {
+  const r = await client.embeddings.create({ model: "stories", input: "Once upon a time" });
+  const v = r.data[0].embedding;
+  return (r.object === "list" && r.data.length === 1 && sameF32(v, wantEmbd) && r.usage.prompt_tokens > 0) ||
+    JSON.stringify({ got: v.slice(0, 4), want: wantEmbd.slice(0, 4), usage: r.usage });
+});
+await check("embeddings.create float, two inputs", async () => {
+  const r = await client.embeddings.create({ model: "stories", input: ["The dog", "Once upon a time"], encoding_format: "float" });
+  const [a, b] = r.data;
+  const norm = Math.hypot(...a.embedding);
+  return (a.index === 0 && b.index === 1 && sameF32(b.embedding, wantEmbd) && Math.abs(norm - 1) < 1e-5 &&
+          !sameF32(a.embedding, b.embedding)) || JSON.stringify({ n: r.data.length, norm });
 });
 await check("API error", async () => {
   try {
