@@ -370,6 +370,22 @@ static void mean_sd(const double *x, int n, double *mean, double *sd) {
     *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
 }
 
+/* A "VmXXX:  N kB" line of /proc/self/status, in bytes (0 if absent). */
+static uint64_t proc_status_bytes(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t kl = strlen(key);
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, kl) && line[kl] == ':') {
+            sscanf(line + kl + 1, "%llu", &kb);
+            break;
+        }
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
 static int cmd_bench(int argc, char **argv) {
     const char *model = NULL;
     long long n_threads = 0, n_pp = 128, n_tg = 64, reps = 5;
@@ -442,6 +458,12 @@ static int cmd_bench(int argc, char **argv) {
             tg[r] = (double)n_tg / ((llm_time_ms() - t0) / 1e3);
         }
     }
+    /* Peak resident memory of the runs (before the bandwidth probe's
+     * buffer): the weights (mapped, prefaulted), the KV cache, and what
+     * the engine adds on top (activations, logits, pool, the binary). */
+    uint64_t peak = proc_status_bytes("VmHWM");
+    uint64_t kv = llm_ctx_kv_bytes(c);
+    int64_t extra = (int64_t)peak - (int64_t)m->weight_bytes - (int64_t)kv;
     double pp_m, pp_sd, tg_m, tg_sd;
     mean_sd(pp, (int)reps, &pp_m, &pp_sd);
     mean_sd(tg, (int)reps, &tg_m, &tg_sd);
@@ -459,12 +481,14 @@ static int cmd_bench(int argc, char **argv) {
                "\"n_gen\": %lld, \"reps\": %lld, "
                "\"pp_tps\": %.3f, \"pp_tps_sd\": %.3f, "
                "\"tg_tps\": %.3f, \"tg_tps_sd\": %.3f, "
-               "\"read_bw_gbs\": %.3f, \"tg_bw_frac\": %.4f}\n",
+               "\"read_bw_gbs\": %.3f, \"tg_bw_frac\": %.4f, "
+               "\"peak_rss_bytes\": %" PRIu64 ", \"kv_bytes\": %" PRIu64
+               ", \"rss_extra_bytes\": %" PRId64 "}\n",
                model, llm_arch_name(m->hp.arch), ty, m->n_params,
                m->weight_bytes, (int)m->hp.n_embd, (int)m->hp.n_layer,
                (int)m->hp.n_head, (int)m->hp.n_head_kv, (int)m->hp.n_ff,
                (int)m->hp.n_vocab, nth, isa, n_pp, n_tg, reps, pp_m, pp_sd,
-               tg_m, tg_sd, read_bw / 1e9, frac);
+               tg_m, tg_sd, read_bw / 1e9, frac, peak, kv, extra);
     } else {
         printf("model: %s (%s, %s, %.1fM params, %.1f MiB), %d threads, "
                "%s kernels\n",
@@ -479,6 +503,11 @@ static int cmd_bench(int argc, char **argv) {
                    "of it\n",
                    read_bw / 1e9, (double)m->weight_bytes * tg_m / 1e9,
                    frac * 100);
+        if (peak > 0)
+            printf("peak resident %.1f MiB = weights %.1f + KV cache %.1f "
+                   "+ %.1f MiB other\n",
+                   peak / 1048576.0, m->weight_bytes / 1048576.0,
+                   kv / 1048576.0, extra / 1048576.0);
     }
     rc = 0;
 out:

@@ -890,6 +890,11 @@ void llm_ctx_free(llm_ctx *c) {
 const llm_model *llm_ctx_model(const llm_ctx *c) { return c->m; }
 int32_t llm_ctx_n_ctx(const llm_ctx *c) { return c->p.n_ctx; }
 int llm_ctx_n_threads(const llm_ctx *c) { return c->n_threads; }
+size_t llm_ctx_kv_bytes(const llm_ctx *c) {
+    const llm_hparams *hp = &c->m->hp;
+    return 2 * (size_t)hp->n_layer * (size_t)c->p.n_ctx *
+           (size_t)hp->n_head_kv * (size_t)hp->head_dim * c->kv_es;
+}
 const float *llm_ctx_logits(const llm_ctx *c) {
     if (c->n_logits == 0) return c->logits;
     return c->logits + (size_t)(c->n_logits - 1) * (size_t)c->m->hp.n_vocab;

@@ -149,6 +149,8 @@ WM_INTERNAL void llm_ctx_free(llm_ctx *c);
 WM_INTERNAL const llm_model *llm_ctx_model(const llm_ctx *c);
 WM_INTERNAL int32_t llm_ctx_n_ctx(const llm_ctx *c);
 WM_INTERNAL int llm_ctx_n_threads(const llm_ctx *c);
+/* Bytes of the KV cache (keys and values, all layers and positions). */
+WM_INTERNAL size_t llm_ctx_kv_bytes(const llm_ctx *c);
 
 /*
  * Run tokens[0..n) at positions pos..pos+n-1 (any n >= 1: split into
