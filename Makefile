@@ -136,8 +136,9 @@ test-san:
 # make wasi-check  run the self-checking WASI guest apps/wasitest.c (one
 #               "ok NAME" per check; exits 7 when all passed)
 # make bench    every benchmark in one go: bench-wasm, bench-llm, bench-nn,
-#               bench-wasm-llm, bench-llamacpp (each prints its own
-#               same-run ratios; ~30 minutes with the model synthesis)
+#               bench-serve, bench-wasm-llm, bench-llamacpp (each prints
+#               its own same-run ratios; ~30 minutes with the model
+#               synthesis)
 # make bench-wasm  bench/prog/*.c compiled to wasm32-wasi (clang -O2) and
 #               natively (gcc -O2); runs both, best of BENCH_RUNS, checks
 #               the outputs agree, prints times, ratios, geomean and the
@@ -298,6 +299,7 @@ bench:
 	@$(MAKE) --no-print-directory bench-wasm
 	@$(MAKE) --no-print-directory bench-llm
 	@$(MAKE) --no-print-directory bench-nn
+	@$(MAKE) --no-print-directory bench-serve
 	@$(MAKE) --no-print-directory bench-wasm-llm
 	@$(MAKE) --no-print-directory bench-llamacpp
 
@@ -324,8 +326,9 @@ bench-kernels: $(BUILD)/bench-kernels
 #               build/models/, ~0.6 and ~1.1 GB), then runs `wasmind llm
 #               bench -p 128 -n 64` at BENCH_LLM_THREADS threads: prompt
 #               (pp) and generation (tg) tokens/s, mean ± stddev over
-#               BENCH_LLM_REPS, and tg's share of the read bandwidth measured
-#               in the same run (model bytes x tg t/s / bandwidth)
+#               BENCH_LLM_REPS, tg's share of the read bandwidth measured
+#               in the same run (model bytes x tg t/s / bandwidth), and the
+#               peak resident memory as weights + KV cache + the rest
 BENCH_LLM_THREADS ?= 1 2
 BENCH_LLM_REPS    ?= 3
 BENCH_LLM_MODELS  := build/models/tinyllama-1.1b-q4_0.gguf \
@@ -360,6 +363,24 @@ build/models/stories110m-shape-q4_0.gguf: | $(CLI)
 bench-nn: $(CLI) $(BUILD)/apps/llama-simple.wasm $(BENCH_NN_MODEL)
 	@bench/nn.sh $(CLI) $(BUILD)/apps/llama-simple.wasm $(BENCH_NN_MODEL) \
 	    $(BENCH_NN_N) $(BENCH_NN_RUNS)
+
+# make bench-serve  streaming through the Wasm API server (`wasmind serve`,
+#               llama-api-server.wasm) vs native `wasmind llm generate` on
+#               the 1.1B TinyLlama-shape Q4_0 of `make bench-llm`
+#               (bench/serve.sh): a python client reads the SSE stream of a
+#               greedy /v1/completions of BENCH_SERVE_N tokens and times
+#               each event; generation tokens/s of both (tokens after the
+#               first / time from the first to the last, prompt excluded,
+#               the texts must agree) and their ratio, and the time to
+#               first token for a 128-token prompt next to native's prompt
+#               evaluation; alternating BENCH_SERVE_RUNS times, best of each
+BENCH_SERVE_RUNS  ?= 5
+BENCH_SERVE_N     ?= 64
+BENCH_SERVE_MODEL ?= build/models/tinyllama-1.1b-q4_0.gguf
+.PHONY: bench-serve
+bench-serve: $(CLI) $(BUILD)/apps/llama-api-server.wasm $(BENCH_SERVE_MODEL)
+	@bench/serve.sh $(CLI) $(BUILD)/apps/llama-api-server.wasm \
+	    $(BENCH_SERVE_MODEL) $(BENCH_SERVE_N) $(BENCH_SERVE_RUNS)
 
 # make bench-wasm-llm  why the tensor layer belongs in native code: the
 #               same greedy generation ("Once upon a time") by native
