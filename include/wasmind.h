@@ -422,6 +422,8 @@ typedef struct wm_wasi_config {
      * guest takes connections with sock_accept. */
     int n_listen;
     const char *const *listen;
+    int *listen_ports;           /* optional [n_listen]: receives each
+                                    socket's bound port (what port 0 got) */
     unsigned flags;              /* WM_WASI_* */
     /* Network grants (see above), "HOST:PORT" each. */
     int n_allow_bind;

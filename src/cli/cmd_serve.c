@@ -43,7 +43,7 @@ static const char serve_usage[] =
     "\n"
     "options:\n"
     "  --host ADDR      listen address; IPv6 as [::1]     (127.0.0.1)\n"
-    "  --port N         TCP port                          (8080)\n"
+    "  --port N         TCP port; 0 picks a free one      (8080)\n"
     "  --template NAME  chat format: llama-2-chat llama-3-chat chatml\n"
     "                   mistral-instruct zephyr plain (guessed from the\n"
     "                   model's file name, else llama-2-chat)\n"
@@ -155,7 +155,7 @@ int cli_serve(int argc, char **argv) {
         } else if (!strcmp(a, "--port")) {
             char *end;
             port = strtol(v, &end, 10);
-            if (end == v || *end || port < 1 || port > 65535)
+            if (end == v || *end || port < 0 || port > 65535)
                 return cli_usage_error("serve", "serve: bad --port %s", v);
         } else {
             return cli_usage_error("serve", "serve: unknown option %s", a);
@@ -209,7 +209,6 @@ int cli_serve(int argc, char **argv) {
     base = base ? base + 1 : model;
     snprintf(listen, sizeof listen, "%s:%ld", host, port);
     snprintf(preload, sizeof preload, "default:GGML:AUTO:%s", model);
-    snprintf(url, sizeof url, "http://%s:%ld/", host, port);
 
     /* Guest argv: program name, our options, then the pass-through ones. */
     const char **gargv = calloc((size_t)n_extra + 12, sizeof *gargv);
@@ -243,11 +242,12 @@ int cli_serve(int argc, char **argv) {
     wm_wasi_preopen pre = {.host_path = web, .guest_path = "/web",
                            .read_only = 1};
     const char *listens[1] = {listen};
+    int bound_port = 0;
     const char *preloads[1] = {preload};
     wm_wasi_config wc = {
         .argc = gargc, .argv = gargv,
         .n_preopens = web ? 1 : 0, .preopens = &pre,
-        .n_listen = 1, .listen = listens,
+        .n_listen = 1, .listen = listens, .listen_ports = &bound_port,
     };
     wm_nn_config nc = {.n_preloads = 1, .preloads = preloads,
                        .output = serve_nn_output};
@@ -266,6 +266,7 @@ int cli_serve(int argc, char **argv) {
     }
     free(bytes);
     bytes = NULL;
+    snprintf(url, sizeof url, "http://%s:%d/", host, bound_port);
     fprintf(stderr, "wasmind: serving %s at %s (OpenAI API: %sv1, web "
                     "chat: %s)\n", base, url, url, web ? url : "none");
     wm_func *start = wm_instance_func(inst, "_start");

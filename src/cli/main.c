@@ -78,7 +78,8 @@ static const char usage_text[] =
     "                  pre-open a listening TCP socket (127.0.0.1:8080,\n"
     "                  [::1]:8080); the guest takes connections with\n"
     "                  sock_accept. Its fd follows the pre-opened dirs\n"
-    "                  (repeatable)\n"
+    "                  (repeatable). Port 0 takes a free port, printed\n"
+    "                  on stderr as `wasmind: listening on ADDR:PORT`\n"
     "  --allow-bind HOST:PORT\n"
     "                  let the guest bind its own sockets (WasmEdge's\n"
     "                  sock_open/sock_bind, e.g. an HTTP server) to\n"
@@ -502,6 +503,7 @@ typedef struct run_opts {
     wm_wasi_preopen *dirs;
     int n_dirs;
     const char **listen;
+    int *listen_ports;
     int n_listen;
     uint64_t max_memory;       /* 0: the default */
     const char **nn_preload;   /* "NAME:ENCODING:TARGET:PATH" */
@@ -519,6 +521,7 @@ static void run_opts_free(run_opts *o) {
     free(o->env);
     free(o->dirs);
     free(o->listen);
+    free(o->listen_ports);
     free(o->nn_preload);
     free(o->allow_bind);
     free(o->allow_net);
@@ -630,10 +633,12 @@ static int cmd_run(int argc, char **argv) {
     o.env = calloc((size_t)argc + 1, sizeof *o.env);
     o.dirs = calloc((size_t)argc + 1, sizeof *o.dirs);
     o.listen = calloc((size_t)argc + 1, sizeof *o.listen);
+    o.listen_ports = calloc((size_t)argc + 1, sizeof *o.listen_ports);
     o.nn_preload = calloc((size_t)argc + 1, sizeof *o.nn_preload);
     o.allow_bind = calloc((size_t)argc + 1, sizeof *o.allow_bind);
     o.allow_net = calloc((size_t)argc + 1, sizeof *o.allow_net);
-    if (!o.env || !o.dirs || !o.listen || !o.nn_preload || !o.allow_bind ||
+    if (!o.env || !o.dirs || !o.listen || !o.listen_ports || !o.nn_preload ||
+        !o.allow_bind ||
         !o.allow_net) {
         run_opts_free(&o);
         fprintf(stderr, "wasmind: error: out of memory\n");
@@ -671,6 +676,7 @@ static int cmd_run(int argc, char **argv) {
         .envc = o.envc, .envp = o.env,
         .n_preopens = o.n_dirs, .preopens = o.dirs,
         .n_listen = o.n_listen, .listen = o.listen,
+        .listen_ports = o.listen_ports,
         .n_allow_bind = o.n_allow_bind, .allow_bind = o.allow_bind,
         .n_allow_net = o.n_allow_net, .allow_net = o.allow_net,
         .flags = o.net_none ? WM_WASI_NET_NO_LOOPBACK : 0,
@@ -696,6 +702,14 @@ static int cmd_run(int argc, char **argv) {
         (st = wm_instantiate(lk, mod, &inst, &err))) {
         rc = exit_code_of(st, &err);
         goto out;
+    }
+    /* A --listen on port 0 got a free port: say which. */
+    for (int i = 0; i < o.n_listen; i++) {
+        const char *colon = strrchr(o.listen[i], ':');
+        if (colon && !strcmp(colon, ":0"))
+            fprintf(stderr, "wasmind: listening on %.*s:%d\n",
+                    (int)(colon - o.listen[i]), o.listen[i],
+                    o.listen_ports[i]);
     }
     if (invoke) {
         rc = invoke_export(inst, invoke, gargc - 1, gargv + 1);

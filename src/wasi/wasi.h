@@ -343,6 +343,7 @@ WM_INTERNAL wm_status wasi_fd_advise(wm_call *call, uint64_t *slots);
 
 /* wasi_sock.c */
 WM_INTERNAL wm_status wasi_listen_add(wasi_ctx *c, const char *addr,
+                                      int *port_out,
                                       wm_error *err);
 /* Parse cfg's allow_bind / allow_net grants into c (WM_ERR_ARG when one
  * is malformed); c->bind_grants / net_grants are freed with c. */

@@ -1064,7 +1064,11 @@ wm_status wm_linker_define_wasi(wm_linker *lk, const wm_wasi_config *cfg,
             goto fail;
     }
     for (int i = 0; i < cfg->n_listen; i++)
-        if ((st = wasi_listen_add(c, cfg->listen[i], err))) goto fail;
+        if ((st = wasi_listen_add(c, cfg->listen[i],
+                                  cfg->listen_ports ? &cfg->listen_ports[i]
+                                                    : NULL,
+                                  err)))
+            goto fail;
 
     if ((st = wm_linker_define_host(lk, "wasi_snapshot_preview1",
                                     wasi_p1_defs, WM_ARRAY_LEN(wasi_p1_defs),

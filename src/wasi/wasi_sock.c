@@ -444,7 +444,8 @@ static bool wasi_parse_addr(const char *s, struct sockaddr_storage *ss,
     return true;
 }
 
-wm_status wasi_listen_add(wasi_ctx *c, const char *addr, wm_error *err) {
+wm_status wasi_listen_add(wasi_ctx *c, const char *addr, int *port_out,
+                          wm_error *err) {
     struct sockaddr_storage ss;
     socklen_t len;
     if (!addr || !wasi_parse_addr(addr, &ss, &len))
@@ -465,6 +466,15 @@ wm_status wasi_listen_add(wasi_ctx *c, const char *addr, wm_error *err) {
         close(fd);
         return wm_errf(err, WM_ERR_IO, "wasi: listen %s: %s: %s", addr, what,
                        strerror(saved));
+    }
+    if (port_out) {
+        struct sockaddr_storage bound;
+        socklen_t bl = sizeof bound;
+        *port_out = 0;
+        if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
+            *port_out = ntohs(bound.ss_family == AF_INET6
+                                  ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                  : ((struct sockaddr_in *)&bound)->sin_port);
     }
     uint32_t idx;
     if (wasi_fd_add(c, fd, WASI_FD_LISTEN, WASI_RIGHTS_LISTEN,
