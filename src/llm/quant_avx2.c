@@ -290,7 +290,6 @@ static KQ_AVX2 void tile_##NAME##_avx2(int n, const void *w, size_t ws,      \
                 hsum_ps(acc[r][t]) + _mm_cvtss_f32(macc[r][t]);              \
 }
 
-DEFINE_BLOCK32(q4_0_q8_0, unpack_q4_0, act_q8_0, STEP_SIGNED)
 DEFINE_BLOCK32(q5_0_q8_0, unpack_q5_0, act_q8_0, STEP_SIGNED)
 DEFINE_BLOCK32(q8_0_q8_0, unpack_q8_0, act_q8_0, STEP_SIGNED)
 DEFINE_BLOCK32(q4_1_q8_1, unpack_q4_1, act_q8_1, STEP_OFFSET)
@@ -688,6 +687,170 @@ static KQ_AVX2 void quantize_q8_K_avx2(const float *x, void *vy, int64_t k)
 
 /* ==== f16 rows ========================================================= */
 
+/* ==== Q4_0: eight rows in the eight lanes ===============================
+ * The 32-block kernels above keep one (row, token) pair per register:
+ * 8 lanes of partial sums, so every block pays a convert, a multiply and
+ * an FMA for one output. Here lane r holds row r of 8 rows: the rows'
+ * nibble bytes are transposed in registers (lane r = 4 bytes of row r),
+ * each 4-byte group of the activation block is broadcast (a load, no
+ * shuffle), and one maddubs multiplies that group into all 8 rows; a
+ * block costs 8 maddubs, then one convert, multiply and FMA for 8
+ * outputs. Weights stay as unsigned nibbles (maddubs wants one unsigned
+ * operand): sum (q-8) y = sum q y - 8 sum y, exact in int16/int32
+ * (|q y| <= 15*127, eight pairs per int16 <= 30480).
+ *
+ * Per output the arithmetic is: acc = 0; per block, in order,
+ * acc = fma(dx * dy, (float)isum, acc) with isum the block's exact integer
+ * dot — which vec_dot below spells out with scalar ops, so the tile,
+ * matvec and vec_dot agree bit for bit. */
+#define RL_ROWS 8
+#define RL_TOKS 4
+
+static KQ_AVX2 void vec_dot_q4_0_rl_avx2(int n, float *s, const void *vx,
+                                         const void *vy)
+{
+    __m128 acc = _mm_setzero_ps();
+    for (int ib = 0; ib < n / 32; ib++) {
+        float dx, mx, dy, sy;
+        __m256i qx = unpack_q4_0(vx, ib, &dx, &mx);
+        __m256i qy = act_q8_0(vy, ib, &dy, &sy);
+        int isum = hsum_i32(dot_i8_i32(qx, qy));
+        acc = _mm_fmadd_ss(_mm_set_ss(dx * dy), _mm_set_ss((float)isum), acc);
+    }
+    *s = _mm_cvtss_f32(acc);
+}
+
+/* Block ib of rows w, w+ws, ..., w+7ws: lane r of *dx = row r's scale,
+ * lane r of G[g] = bytes 4g..4g+3 of row r's nibbles (4x4 dword
+ * transposes within each 128-bit half: rows 0-3 low, 4-7 high). */
+KQ_ALWAYS_INLINE void rl_load_q4_0(const char *w, size_t ws, int ib,
+                                   __m256 *dx, __m256i G[4])
+{
+    const block_q4_0 *b[RL_ROWS];
+    UNROLL for (int r = 0; r < RL_ROWS; r++)
+        b[r] = (const block_q4_0 *)(w + (size_t)r * ws) + ib;
+    *dx = _mm256_cvtph_ps(_mm_set_epi16(
+        (short)b[7]->d, (short)b[6]->d, (short)b[5]->d, (short)b[4]->d,
+        (short)b[3]->d, (short)b[2]->d, (short)b[1]->d, (short)b[0]->d));
+    __m256i Y[4];
+    UNROLL for (int r = 0; r < 4; r++)
+        Y[r] = _mm256_set_m128i(
+            _mm_loadu_si128((const __m128i *)b[r + 4]->qs),
+            _mm_loadu_si128((const __m128i *)b[r]->qs));
+    __m256i t0 = _mm256_unpacklo_epi32(Y[0], Y[1]);
+    __m256i t1 = _mm256_unpackhi_epi32(Y[0], Y[1]);
+    __m256i t2 = _mm256_unpacklo_epi32(Y[2], Y[3]);
+    __m256i t3 = _mm256_unpackhi_epi32(Y[2], Y[3]);
+    G[0] = _mm256_unpacklo_epi64(t0, t2);
+    G[1] = _mm256_unpackhi_epi64(t0, t2);
+    G[2] = _mm256_unpacklo_epi64(t1, t3);
+    G[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/* 8 lanes of 8 * sum(y) of an activation block. */
+KQ_ALWAYS_INLINE __m256i rl_ysum8(const block_q8_0 *yb)
+{
+    __m256i p = dot_u8_i32(_mm256_set1_epi8(1),
+                           _mm256_loadu_si256((const __m256i *)yb->qs));
+    p = _mm256_add_epi32(p, _mm256_permute2x128_si256(p, p, 1));
+    p = _mm256_add_epi32(p, _mm256_shuffle_epi32(p, 0x4e));
+    p = _mm256_add_epi32(p, _mm256_shuffle_epi32(p, 0xb1));
+    return _mm256_slli_epi32(p, 3);
+}
+
+/* 8 rows x T tokens (T a constant after inlining). */
+KQ_ALWAYS_INLINE void rl_q4_0_body(int n, const char *w, size_t ws,
+                                   const char *x, size_t xs, float *y,
+                                   size_t ys, const int T, int prefetch)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[RL_TOKS];
+    UNROLL for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    const int nb = n / 32;
+    /* matvec: stream the next 8 rows in while these are read. */
+    const char *next = w + RL_ROWS * ws;
+    const size_t pf_step = RL_ROWS * ws / (size_t)nb;
+    for (int ib = 0; ib < nb; ib++) {
+        if (prefetch) {
+            const char *p = next + (size_t)ib * pf_step;
+            _mm_prefetch(p, _MM_HINT_T0);
+            _mm_prefetch(p + 64, _MM_HINT_T0);
+            _mm_prefetch(p + 128, _MM_HINT_T0);
+        }
+        __m256 dx;
+        __m256i G[4];
+        rl_load_q4_0(w, ws, ib, &dx, G);
+        __m256i s16[RL_TOKS];
+        UNROLL for (int t = 0; t < T; t++) s16[t] = _mm256_setzero_si256();
+        UNROLL for (int g = 0; g < 4; g++) {
+            const __m256i lo = _mm256_and_si256(G[g], m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(G[g], 4),
+                                                m4);
+            UNROLL for (int t = 0; t < T; t++) {
+                const block_q8_0 *yb =
+                    (const block_q8_0 *)(x + (size_t)t * xs) + ib;
+                int32_t a, c;
+                memcpy(&a, yb->qs + 4 * g, 4);
+                memcpy(&c, yb->qs + 16 + 4 * g, 4);
+                s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(
+                                                      lo, _mm256_set1_epi32(a)));
+                s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(
+                                                      hi, _mm256_set1_epi32(c)));
+            }
+        }
+        UNROLL for (int t = 0; t < T; t++) {
+            const block_q8_0 *yb = (const block_q8_0 *)(x + (size_t)t * xs) + ib;
+            __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones),
+                                            rl_ysum8(yb));
+            acc[t] = _mm256_fmadd_ps(
+                _mm256_mul_ps(dx, _mm256_set1_ps(h2f(yb->d))),
+                _mm256_cvtepi32_ps(isum), acc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < T; t++)
+        _mm256_storeu_ps(y + (size_t)t * ys, acc[t]);   /* rows adjacent */
+}
+
+static KQ_AVX2 void rl_q4_0_rows(int n, const void *w, size_t ws, int nr,
+                                 const void *x, size_t xs, int nt, float *y,
+                                 size_t ys)
+{
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++)
+            vec_dot_q4_0_rl_avx2(n, y + (size_t)t * ys + r,
+                                 (const char *)w + r * ws,
+                                 (const char *)x + t * xs);
+}
+
+static KQ_AVX2 void tile_q4_0_rl_avx2(int n, const void *w, size_t ws, int nr,
+                                      const void *x, size_t xs, int nt,
+                                      float *y, size_t ys)
+{
+    if (nr != RL_ROWS) {
+        rl_q4_0_rows(n, w, ws, nr, x, xs, nt, y, ys);
+        return;
+    }
+    switch (nt) {
+    case 4: rl_q4_0_body(n, w, ws, x, xs, y, ys, 4, 0); break;
+    case 3: rl_q4_0_body(n, w, ws, x, xs, y, ys, 3, 0); break;
+    case 2: rl_q4_0_body(n, w, ws, x, xs, y, ys, 2, 0); break;
+    case 1: rl_q4_0_body(n, w, ws, x, xs, y, ys, 1, 0); break;
+    default: rl_q4_0_rows(n, w, ws, nr, x, xs, nt, y, ys); break;
+    }
+}
+
+static KQ_AVX2 void matvec_q4_0_rl_avx2(int n, const void *w, size_t ws,
+                                        int nr, const void *x, size_t xs,
+                                        int nt, float *y, size_t ys)
+{
+    if (nr != RL_ROWS || nt != 1) {
+        rl_q4_0_rows(n, w, ws, nr, x, xs, nt, y, ys);
+        return;
+    }
+    rl_q4_0_body(n, w, ws, x, xs, y, ys, 1, 1);
+}
+
 static KQ_AVX2 void f16_to_f32_row_avx2(const llm_f16 *src, float *dst,
                                         int64_t n)
 {
@@ -727,7 +890,7 @@ void kq_avx2_install(kq_kernels *k)
     } while (0)
 #define SET_MV(T, NAME)                                                     \
     k->matvec[T] = (kq_tile){ matvec_##NAME##_avx2, MV_ROWS, 1 }
-    SET(LLM_Q4_0, q4_0_q8_0, T32_ROWS, T32_TOKS);
+    SET(LLM_Q4_0, q4_0_rl, RL_ROWS, RL_TOKS);
     SET(LLM_Q4_1, q4_1_q8_1, T32_ROWS, T32_TOKS);
     SET(LLM_Q5_0, q5_0_q8_0, T32_ROWS, T32_TOKS);
     SET(LLM_Q5_1, q5_1_q8_1, T32_ROWS, T32_TOKS);
@@ -735,7 +898,7 @@ void kq_avx2_install(kq_kernels *k)
     SET(LLM_Q4_K, q4_K_q8_K, K_ROWS, K_TOKS);
     SET(LLM_Q5_K, q5_K_q8_K, K_ROWS, K_TOKS);
     SET(LLM_Q6_K, q6_K_q8_K, K_ROWS, K_TOKS);
-    SET_MV(LLM_Q4_0, q4_0_q8_0);
+    k->matvec[LLM_Q4_0] = (kq_tile){ matvec_q4_0_rl_avx2, RL_ROWS, 1 };
     SET_MV(LLM_Q4_1, q4_1_q8_1);
     SET_MV(LLM_Q5_0, q5_0_q8_0);
     SET_MV(LLM_Q5_1, q5_1_q8_1);
