@@ -9,13 +9,16 @@
 #   rustc libstd-rust-dev-wasm32  Rust guests (/usr/bin/rustc --target wasm32-wasi)
 #   hyperfine                  start-up timing in make bench
 #   curl python3               HTTP clients of the API-server tests
-#   nodejs npm                 the openai npm client in the server tests (only
+#   libsimde-dev               emulated AVX-512 kernel tests (tests/llm/t_quant)
+#   chromium                   headless browser of the server tests' web-page
+#                              check (driven by npm playwright-core)
+#   nodejs npm                 the npm packages of the server tests (only
 #                              when no npm is on PATH: a NodeSource node
 #                              bundles its own npm and must not be replaced)
 set -euo pipefail
 
 pkgs=(wabt wasi-libc libclang-rt-14-dev-wasm32 lld clang rustc
-      libstd-rust-dev-wasm32 hyperfine curl python3)
+      libstd-rust-dev-wasm32 hyperfine curl python3 libsimde-dev chromium)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: dpkg-query not found: this script expects Debian;" \

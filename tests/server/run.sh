@@ -16,10 +16,23 @@
 #   4. connections: keep-alive, pipelining, chunked request bodies, HTTP/1.0,
 #      a slow client (408 after --timeout, others served meanwhile), a
 #      half-closed client, a client disconnecting mid-stream (generation
-#      stopped at once), a full queue (503), 20 clients x 3 requests;
-#   5. the official `openai` npm client (version pinned by
-#      tests/server/openai/package-lock.json, `npm ci` into TMPDIR once):
-#      models, chat, streaming, completions, embeddings, an API error;
+#      stopped at once), a full queue (503); load: 50 clients x 5 requests
+#      at once, twice (250 results a round, each 200 with a whole body or
+#      503 queue_full), and the server's VmRSS after round 2 less than
+#      1 MiB above its VmRSS after round 1 (an ASan build gets a server of
+#      its own for this, with quarantine_size_mb=0);
+#   5. npm clients, each pinned by a committed package-lock.json and
+#      installed with `npm ci` into TMPDIR/npm-<lock checksum> once (one
+#      shell function, npm_install):
+#      a. the official `openai` client (tests/server/openai): models, chat,
+#         streaming, completions, embeddings, an API error (not run without
+#         npm); the web page's own SSE reader under node's fetch;
+#      b. the web chat page (GET /) in headless Chromium (/usr/bin/chromium)
+#         driven by playwright-core (tests/server/web, web_page.mjs): a
+#         typed message streams the greedy chat content, growing in place;
+#         a second turn equals the non-streaming answer; no page errors; a
+#         screenshot in TMPDIR/web-page.png; the browser killed afterwards.
+#         Without Chromium or npm this fails;
 #   6. `wasmind serve` errors; the server's own socket (--socket-addr,
 #      WasmEdge's socket extension);
 # and after every group the server must still answer /health. Ends with
@@ -483,37 +496,127 @@ check "full queue: error code queue_full" $?
 [[ $busy == "True 3" ]]
 check "health reports busy and the queue length" $? "$busy"
 
-# Load: 20 clients x 3 requests at once: each 200 or 503, none lost.
-pids=()
-for i in $(seq 1 20); do
-    (for k in 1 2 3; do
-        curl -s -m 60 -o /dev/null -w '%{http_code}\n' "$(U /v1/chat/completions)" \
-            -d '{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8}'
-    done) >"$TMP/load$i" &
-    pids+=($!)
-done
-wait "${pids[@]}"
-total=$(cat "$TMP"/load* | wc -l)
-okc=$(cat "$TMP"/load* | grep -c '^200$')
-busyc=$(cat "$TMP"/load* | grep -c '^503$')
-((total == 60 && okc + busyc == 60 && okc >= 4))
-check "20 clients x 3 requests: all 200/503" $? "total $total, 200: $okc, 503: $busyc"
+# Load: 50 clients x 5 requests at once, two identical rounds (odd
+# clients stream, even ones do not; max_tokens 4; python threads, one
+# process instead of 250 curls a round): every request is
+# answered 200 with a complete body or 503 queue_full — exactly 250 results
+# a round — and the server's memory is flat: its VmRSS after round 2 at
+# most RSS_BOUND_KB above its VmRSS after round 1 (round 1 is the warm-up:
+# the guest's linear memory only grows, buffers reach their sizes). SRV_PID
+# is the `wasmind serve` process itself (checked), which runs the guest.
+RSS_BOUND_KB=1024
+srv_cmd=$(tr '\0' ' ' <"/proc/$SRV_PID/cmdline" 2>/dev/null)
+[[ $srv_cmd == "$CLI serve "* ]]
+check "SRV_PID is the wasmind serve process" $? "$srv_cmd"
+# An ASan build keeps freed blocks in its quarantine (256 MiB by default),
+# so its RSS grows with every free(): for this group a server with the same
+# options and quarantine_size_mb=0 (the suite's server stopped first, its
+# log checked for a crash, as at the end of the run).
+if grep -qa __asan_init "$CLI"; then
+    stop_server
+    if grep -qiE 'trap|sanitizer|segmentation|panic' "$LOG"; then
+        bad "server log shows a crash" "$(grep -iE 'trap|sanitizer' "$LOG" | head -3)"
+    else ok; fi
+    LOG=$TMP/server-load.log
+    if ! ASAN_OPTIONS=${ASAN_OPTIONS:-}:quarantine_size_mb=0 \
+        start_server --timeout 2 --queue 3 --max-body 65536; then
+        echo "$pass passed, $((fail + 1)) failed"
+        exit 1
+    fi
+fi
+# load_round: 50 client threads x 5 requests (each on a new connection,
+# bounded by a 60 s socket timeout), then each status with its body: 200 a
+# whole completion (a stream ends with [DONE]), 503 an OpenAI error
+# queue_full, nothing else. Prints "ok N-200 N-503".
+load_round() {
+    "$PY" - "$PORT" <<'EOF'
+import http.client, json, sys, threading
+port = int(sys.argv[1])
+res = [[None] * 5 for _ in range(50)]
+def client(i):
+    stream = "true" if i % 2 else "false"
+    for k in range(5):
+        body = ('{"messages": [{"role": "user", "content": "Hi %d"}], '
+                '"max_tokens": 4, "stream": %s}' % (k + 1, stream))
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            c.request("POST", "/v1/chat/completions", body,
+                      {"Content-Type": "application/json"})
+            r = c.getresponse()
+            res[i][k] = (r.status, r.read().decode("utf-8"))
+            c.close()
+        except Exception as e:
+            res[i][k] = (0, repr(e))
+threads = [threading.Thread(target=client, args=(i,)) for i in range(50)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+n = {200: 0, 503: 0}
+for i in range(50):
+    for k, (st, body) in enumerate(res[i]):
+        where = "client %d request %d: %s %r" % (i, k + 1, st, body[-200:])
+        if st == 200 and i % 2:
+            assert body.startswith("data: {") and body.endswith("data: [DONE]\n\n"), where
+        elif st == 200:
+            j = json.loads(body)
+            assert j["choices"][0]["message"]["role"] == "assistant", where
+            assert 0 < j["usage"]["completion_tokens"] <= 4, where
+        elif st == 503:
+            assert json.loads(body)["error"]["code"] == "queue_full", where
+        else:
+            raise AssertionError(where)
+        n[st] += 1
+assert n[200] + n[503] == 250 and n[200] >= 4, n
+print("ok", n[200], n[503])
+EOF
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SRV_PID/status" 2>/dev/null; }
+t0=$SECONDS
+r1=$(load_round 2>&1)
+check "load round 1: 50 clients x 5 requests, 250 results, all 200/503" $? \
+    "$(tail -n 3 <<<"$r1")"
+rss1=$(rss_kb)
+r2=$(load_round 2>&1)
+check "load round 2: 50 clients x 5 requests, 250 results, all 200/503" $? \
+    "$(tail -n 3 <<<"$r2")"
+rss2=$(rss_kb)
+[[ -n $rss1 && -n $rss2 ]] && ((rss2 - rss1 < RSS_BOUND_KB))
+check "load: memory flat (VmRSS +$((${rss2:-0} - ${rss1:-0})) kB from round 1 to 2, bound $RSS_BOUND_KB kB)" $? \
+    "VmRSS after round 1: $rss1 kB, after round 2: $rss2 kB"
+echo "load: $((SECONDS - t0)) s; VmRSS after round 1 $rss1 kB, after round 2 $rss2 kB;" \
+    "200/503 counts: round 1 ${r1#ok }, round 2 ${r2#ok }"
 alive "load"
 
-# ---- 5. the official openai npm client (pinned in tests/server/openai) --
-# Installed once with `npm ci` into TMPDIR/npm-<lock hash> (built aside
-# and renamed, so concurrent runs never see half an install); without npm
-# or the registry this group is reported as not run.
+# ---- 5. npm clients: the official openai client, the web page in Chromium
+# npm_install DIR PACKAGE: `npm ci` of DIR's package.json/package-lock.json
+# into BASE_TMP/npm-<lock checksum> once, shared by later runs (built aside
+# in this run's dir and renamed into place whole, so concurrent runs never
+# see half an install). Sets NPM_DIR; fails, with the reason in NPM_WHY,
+# without node/npm or the registry.
+npm_install() {
+    local src=$1 pkg=$2 b=$TMP/npm-$2
+    NPM_DIR=$BASE_TMP/npm-$(cksum <"$src/package-lock.json" | cut -d' ' -f1)
+    NPM_WHY=
+    [[ -f $NPM_DIR/node_modules/$pkg/package.json ]] && return 0
+    if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+        NPM_WHY="no node/npm on PATH"
+        return 1
+    fi
+    mkdir -p "$b"
+    cp "$src/package.json" "$src/package-lock.json" "$b/"
+    (cd "$b" && timeout 180 npm ci --ignore-scripts --no-audit \
+        --no-fund >npm.log 2>&1) && mv -T "$b" "$NPM_DIR" 2>/dev/null
+    [[ -f $NPM_DIR/node_modules/$pkg/package.json ]] && return 0
+    NPM_WHY="npm ci failed: $(tail -n 2 "$b/npm.log" 2>/dev/null)"
+    return 1
+}
+
+# 5a. The official `openai` npm client (version pinned by
+# tests/server/openai/package-lock.json); without npm or the registry this
+# group is reported as not run.
 OAI=$(dirname "$0")/openai
-NPM_DIR=$BASE_TMP/npm-$(cksum <"$OAI/package-lock.json" | cut -d' ' -f1)
-if command -v npm >/dev/null && command -v node >/dev/null &&
-    [[ ! -f $NPM_DIR/node_modules/openai/package.json ]]; then
-    mkdir -p "$TMP/npm"
-    cp "$OAI/package.json" "$OAI/package-lock.json" "$TMP/npm/"
-    (cd "$TMP/npm" && timeout 180 npm ci --ignore-scripts --no-audit \
-        --no-fund >npm.log 2>&1) && mv -T "$TMP/npm" "$NPM_DIR" 2>/dev/null
-fi
-if [[ -f $NPM_DIR/node_modules/openai/package.json ]]; then
+if npm_install "$OAI" openai; then
     # The script runs from the install (node resolves `openai` from the
     # script's directory); a per-run copy, so runs never share a file.
     cp "$OAI/client.mjs" "$NPM_DIR/client-$$.mjs"
@@ -527,7 +630,7 @@ if [[ -f $NPM_DIR/node_modules/openai/package.json ]]; then
     grep '^FAIL ' <<<"$out" | sed 's/^/[openai] /'
     ((n_ok + n_bad == 8)) || bad "openai client did not finish" "$(tail -n 5 <<<"$out")"
 else
-    echo "openai npm client: not run (npm ci unavailable: $(tail -n 2 "$TMP/npm/npm.log" 2>/dev/null))"
+    echo "openai npm client: not run ($NPM_WHY)"
 fi
 alive "openai client"
 if command -v node >/dev/null; then
@@ -536,6 +639,59 @@ if command -v node >/dev/null; then
     [[ $out == ok ]]
     check "web page's SSE reader (node fetch) streams the chat" $? "$out"
 fi
+
+# 5b. The web page in headless Chromium (tests/server/web_page.mjs, driven
+# by playwright-core pinned in tests/server/web/package-lock.json and
+# installed like the openai client): the page is loaded, a message typed
+# and sent, the streamed answer must equal the greedy chat content and grow
+# in place, a second turn must match the non-streaming answer, and a
+# screenshot is kept as BASE_TMP/web-page.png (this run's dir is removed at
+# exit). Without Chromium ($CHROMIUM, else /usr/bin/chromium, which
+# scripts/install-deps.sh installs), node or npm this is a failure, not a
+# skip. The browser runs
+# with TMPDIR (and XDG_CONFIG_HOME, XDG_CACHE_HOME: its crash-report and
+# dconf dirs) = $TMP/chromium, where playwright puts its profile: whatever is
+# left of it afterwards (processes named by that --user-data-dir and their
+# sessions: playwright starts the browser as a session leader) is killed.
+CHROME_TMP=$(cd "$TMP" && pwd)/chromium
+chrome_pids() {
+    ps -eo pid=,sid=,args= | D="--user-data-dir=$CHROME_TMP/" ME=$(ps -o sid= $$) awk '
+        { sid[$1] = $2 }
+        index($0, ENVIRON["D"]) && $2 != ENVIRON["ME"] + 0 { s[$2] = 1 }
+        END { for (p in sid) if (sid[p] in s) print p }'
+}
+t0=$SECONDS
+shot=$TMP/web-page.png
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [[ ! -x $CHROMIUM ]]; then
+    bad "web page in Chromium: no $CHROMIUM (scripts/install-deps.sh installs it)"
+elif ! npm_install "$(dirname "$0")/web" playwright-core; then
+    bad "web page in Chromium: playwright-core not installed" "$NPM_WHY"
+else
+    mkdir -p "$CHROME_TMP"
+    out=$(CHROMIUM=$CHROMIUM TMPDIR=$CHROME_TMP XDG_CONFIG_HOME=$CHROME_TMP \
+        XDG_CACHE_HOME=$CHROME_TMP WANT_CHAT=$chat_content timeout -k 5 60 \
+        node "$(dirname "$0")/web_page.mjs" "$NPM_DIR/node_modules" "$(U "")" \
+        "$shot" 2>&1)
+    left=$(chrome_pids)
+    if [[ -n $left ]]; then
+        kill $left 2>/dev/null
+        sleep 1
+        kill -9 $(chrome_pids) 2>/dev/null
+    fi
+    n_ok=$(grep -c '^ok ' <<<"$out")
+    n_bad=$(grep -c '^FAIL ' <<<"$out")
+    pass=$((pass + n_ok)) fail=$((fail + n_bad))
+    grep '^FAIL ' <<<"$out" | sed 's/^/[web page] /'
+    ((n_ok + n_bad == 9)) || bad "web page test did not finish" "$(tail -n 5 <<<"$out")"
+    [[ -z $(chrome_pids) ]]
+    check "Chromium gone after the page test" $? "left: $left; now: $(chrome_pids)"
+    if [[ -s $shot ]] && mv -f "$shot" "$BASE_TMP/web-page.png"; then
+        echo "web page: screenshot $(cd "$BASE_TMP" && pwd)/web-page.png"
+    fi
+fi
+echo "web page: $((SECONDS - t0)) s"
+alive "web page"
 
 # ---- 6. the CLI ------------------------------------------------------------
 "$CLI" serve "$STORIES" --port "$PORT" --app "$APPDIR/llama-api-server.wasm" \
@@ -551,6 +707,23 @@ check "serve: missing model is an error" $? "$(cat "$TMP/serve2.out")"
 check "serve: no model is a usage error" $?
 grep -q "serving stories260K.gguf at http://127.0.0.1:$PORT/" "$LOG"
 check "serve prints the URL" $? "$(head -n 3 "$LOG")"
+# Port 0: a free port, and the URL printed is the one that answers.
+"$CLI" serve "$STORIES" --port 0 --app "$APPDIR/llama-api-server.wasm" \
+    >"$TMP/serve0.log" 2>&1 &
+P0_PID=$!
+P0=
+for i in $(seq 1 50); do
+    P0=$(sed -n 's|^wasmind: serving .* at http://127.0.0.1:\([0-9]*\)/ .*|\1|p' "$TMP/serve0.log")
+    [[ -n $P0 ]] && curl -s -m 1 -o /dev/null "http://127.0.0.1:$P0/health" && break
+    sleep 0.1
+done
+[[ -n $P0 && $P0 != 0 ]] && [[ $(curl -s -m 5 "http://127.0.0.1:$P0/health") == *'"status":"ok"'* ]]
+check "serve --port 0: the printed URL answers" $? "$(head -n 3 "$TMP/serve0.log")"
+kill "$P0_PID" 2>/dev/null
+wait "$P0_PID" 2>/dev/null
+out=$("$CLI" run --listen 127.0.0.1:0 "$APPDIR/hello.wasm" 2>&1 >/dev/null)
+[[ $out =~ ^wasmind:\ listening\ on\ 127\.0\.0\.1:[1-9][0-9]*$ ]]
+check "run --listen ADDR:0 reports the port it got" $? "$out"
 
 # WasmEdge's socket extension: the server binds its own socket
 # (--socket-addr, as LlamaEdge's server does) when the runtime grants it.
