@@ -291,7 +291,6 @@ static KQ_AVX2 void tile_##NAME##_avx2(int n, const void *w, size_t ws,      \
 }
 
 DEFINE_BLOCK32(q5_0_q8_0, unpack_q5_0, act_q8_0, STEP_SIGNED)
-DEFINE_BLOCK32(q8_0_q8_0, unpack_q8_0, act_q8_0, STEP_SIGNED)
 DEFINE_BLOCK32(q4_1_q8_1, unpack_q4_1, act_q8_1, STEP_OFFSET)
 DEFINE_BLOCK32(q5_1_q8_1, unpack_q5_1, act_q8_1, STEP_OFFSET)
 
@@ -706,37 +705,16 @@ static KQ_AVX2 void quantize_q8_K_avx2(const float *x, void *vy, int64_t k)
 #define RL_ROWS 8
 #define RL_TOKS 4
 
-static KQ_AVX2 void vec_dot_q4_0_rl_avx2(int n, float *s, const void *vx,
-                                         const void *vy)
+/* 16 bytes at p[r] for rows r = 0..7, transposed: lane r of G[g] = bytes
+ * 4g..4g+3 of p[r] (4x4 dword transposes within each 128-bit half: rows
+ * 0-3 low, 4-7 high). */
+KQ_ALWAYS_INLINE void rl_transpose(const uint8_t *const p[RL_ROWS],
+                                   __m256i G[4])
 {
-    __m128 acc = _mm_setzero_ps();
-    for (int ib = 0; ib < n / 32; ib++) {
-        float dx, mx, dy, sy;
-        __m256i qx = unpack_q4_0(vx, ib, &dx, &mx);
-        __m256i qy = act_q8_0(vy, ib, &dy, &sy);
-        int isum = hsum_i32(dot_i8_i32(qx, qy));
-        acc = _mm_fmadd_ss(_mm_set_ss(dx * dy), _mm_set_ss((float)isum), acc);
-    }
-    *s = _mm_cvtss_f32(acc);
-}
-
-/* Block ib of rows w, w+ws, ..., w+7ws: lane r of *dx = row r's scale,
- * lane r of G[g] = bytes 4g..4g+3 of row r's nibbles (4x4 dword
- * transposes within each 128-bit half: rows 0-3 low, 4-7 high). */
-KQ_ALWAYS_INLINE void rl_load_q4_0(const char *w, size_t ws, int ib,
-                                   __m256 *dx, __m256i G[4])
-{
-    const block_q4_0 *b[RL_ROWS];
-    UNROLL for (int r = 0; r < RL_ROWS; r++)
-        b[r] = (const block_q4_0 *)(w + (size_t)r * ws) + ib;
-    *dx = _mm256_cvtph_ps(_mm_set_epi16(
-        (short)b[7]->d, (short)b[6]->d, (short)b[5]->d, (short)b[4]->d,
-        (short)b[3]->d, (short)b[2]->d, (short)b[1]->d, (short)b[0]->d));
     __m256i Y[4];
     UNROLL for (int r = 0; r < 4; r++)
-        Y[r] = _mm256_set_m128i(
-            _mm_loadu_si128((const __m128i *)b[r + 4]->qs),
-            _mm_loadu_si128((const __m128i *)b[r]->qs));
+        Y[r] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)p[r + 4]),
+                                _mm_loadu_si128((const __m128i *)p[r]));
     __m256i t0 = _mm256_unpacklo_epi32(Y[0], Y[1]);
     __m256i t1 = _mm256_unpackhi_epi32(Y[0], Y[1]);
     __m256i t2 = _mm256_unpacklo_epi32(Y[2], Y[3]);
@@ -745,6 +723,29 @@ KQ_ALWAYS_INLINE void rl_load_q4_0(const char *w, size_t ws, int ib,
     G[1] = _mm256_unpackhi_epi64(t0, t2);
     G[2] = _mm256_unpacklo_epi64(t1, t3);
     G[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/* The 8 rows' f16 scales at d[r] as one vector (lane r = row r). */
+KQ_ALWAYS_INLINE __m256 rl_scales(const llm_f16 *const d[RL_ROWS])
+{
+    return _mm256_cvtph_ps(_mm_set_epi16(
+        (short)*d[7], (short)*d[6], (short)*d[5], (short)*d[4],
+        (short)*d[3], (short)*d[2], (short)*d[1], (short)*d[0]));
+}
+
+/* Block ib of rows w, w+ws, ..., w+7ws: scales and transposed nibbles. */
+KQ_ALWAYS_INLINE void rl_load_q4_0(const char *w, size_t ws, int ib,
+                                   __m256 *dx, __m256i G[4])
+{
+    const uint8_t *q[RL_ROWS];
+    const llm_f16 *d[RL_ROWS];
+    UNROLL for (int r = 0; r < RL_ROWS; r++) {
+        const block_q4_0 *b = (const block_q4_0 *)(w + (size_t)r * ws) + ib;
+        q[r] = b->qs;
+        d[r] = &b->d;
+    }
+    *dx = rl_scales(d);
+    rl_transpose(q, G);
 }
 
 /* 8 lanes of 8 * sum(y) of an activation block. */
@@ -758,10 +759,39 @@ KQ_ALWAYS_INLINE __m256i rl_ysum8(const block_q8_0 *yb)
     return _mm256_slli_epi32(p, 3);
 }
 
-/* 8 rows x T tokens (T a constant after inlining). */
-KQ_ALWAYS_INLINE void rl_q4_0_body(int n, const char *w, size_t ws,
-                                   const char *x, size_t xs, float *y,
-                                   size_t ys, const int T, int prefetch)
+/* Q8_0 rows: scales and the 32 signed bytes transposed, G[0..3] from
+ * bytes 0..15 and H[0..3] from bytes 16..31. */
+KQ_ALWAYS_INLINE void rl_load_q8_0(const char *w, size_t ws, int ib,
+                                   __m256 *dx, __m256i G[4], __m256i H[4])
+{
+    const uint8_t *q[RL_ROWS], *q2[RL_ROWS];
+    const llm_f16 *d[RL_ROWS];
+    UNROLL for (int r = 0; r < RL_ROWS; r++) {
+        const block_q8_0 *b = (const block_q8_0 *)(w + (size_t)r * ws) + ib;
+        q[r] = (const uint8_t *)b->qs;
+        q2[r] = (const uint8_t *)b->qs + 16;
+        d[r] = &b->d;
+    }
+    *dx = rl_scales(d);
+    rl_transpose(q, G);
+    rl_transpose(q2, H);
+}
+
+/* Broadcast bytes 4g..4g+3 of an activation block's quants. */
+KQ_ALWAYS_INLINE __m256i rl_bcast(const block_q8_0 *yb, int off)
+{
+    int32_t v;
+    memcpy(&v, yb->qs + off, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* 8 rows x T tokens (T, q8 and prefetch constants after inlining) of
+ * Q4_0 (q8 false) or Q8_0 weights. Q8_0's bytes are signed on both
+ * sides: maddubs(|w|, sign(y, w)) (|w| <= 128, |y| <= 127: a pair fits
+ * int16, two do not, so each group is widened to int32 at once). */
+KQ_ALWAYS_INLINE void rl_body(bool q8, int n, const char *w, size_t ws,
+                              const char *x, size_t xs, float *y, size_t ys,
+                              const int T, const int prefetch)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i ones = _mm256_set1_epi16(1);
@@ -777,34 +807,50 @@ KQ_ALWAYS_INLINE void rl_q4_0_body(int n, const char *w, size_t ws,
             _mm_prefetch(p, _MM_HINT_T0);
             _mm_prefetch(p + 64, _MM_HINT_T0);
             _mm_prefetch(p + 128, _MM_HINT_T0);
+            if (q8) _mm_prefetch(p + 192, _MM_HINT_T0);
         }
         __m256 dx;
-        __m256i G[4];
-        rl_load_q4_0(w, ws, ib, &dx, G);
-        __m256i s16[RL_TOKS];
-        UNROLL for (int t = 0; t < T; t++) s16[t] = _mm256_setzero_si256();
+        __m256i G[4], H[4];
+        if (q8) rl_load_q8_0(w, ws, ib, &dx, G, H);
+        else rl_load_q4_0(w, ws, ib, &dx, G);
+        const block_q8_0 *yb[RL_TOKS];
+        __m256i s[RL_TOKS];
+        UNROLL for (int t = 0; t < T; t++) {
+            yb[t] = (const block_q8_0 *)(x + (size_t)t * xs) + ib;
+            s[t] = _mm256_setzero_si256();
+        }
         UNROLL for (int g = 0; g < 4; g++) {
-            const __m256i lo = _mm256_and_si256(G[g], m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(G[g], 4),
-                                                m4);
-            UNROLL for (int t = 0; t < T; t++) {
-                const block_q8_0 *yb =
-                    (const block_q8_0 *)(x + (size_t)t * xs) + ib;
-                int32_t a, c;
-                memcpy(&a, yb->qs + 4 * g, 4);
-                memcpy(&c, yb->qs + 16 + 4 * g, 4);
-                s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(
-                                                      lo, _mm256_set1_epi32(a)));
-                s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(
-                                                      hi, _mm256_set1_epi32(c)));
+            if (q8) {
+                const __m256i al = _mm256_abs_epi8(G[g]);
+                const __m256i ah = _mm256_abs_epi8(H[g]);
+                UNROLL for (int t = 0; t < T; t++) {
+                    __m256i pl = _mm256_maddubs_epi16(
+                        al, _mm256_sign_epi8(rl_bcast(yb[t], 4 * g), G[g]));
+                    __m256i ph = _mm256_maddubs_epi16(
+                        ah, _mm256_sign_epi8(rl_bcast(yb[t], 16 + 4 * g),
+                                             H[g]));
+                    s[t] = _mm256_add_epi32(
+                        s[t], _mm256_add_epi32(_mm256_madd_epi16(pl, ones),
+                                               _mm256_madd_epi16(ph, ones)));
+                }
+            } else {
+                const __m256i lo = _mm256_and_si256(G[g], m4);
+                const __m256i hi =
+                    _mm256_and_si256(_mm256_srli_epi16(G[g], 4), m4);
+                UNROLL for (int t = 0; t < T; t++) {
+                    s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(
+                        lo, rl_bcast(yb[t], 4 * g)));
+                    s[t] = _mm256_add_epi16(s[t], _mm256_maddubs_epi16(
+                        hi, rl_bcast(yb[t], 16 + 4 * g)));
+                }
             }
         }
         UNROLL for (int t = 0; t < T; t++) {
-            const block_q8_0 *yb = (const block_q8_0 *)(x + (size_t)t * xs) + ib;
-            __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones),
-                                            rl_ysum8(yb));
+            __m256i isum = q8 ? s[t]
+                              : _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones),
+                                                 rl_ysum8(yb[t]));
             acc[t] = _mm256_fmadd_ps(
-                _mm256_mul_ps(dx, _mm256_set1_ps(h2f(yb->d))),
+                _mm256_mul_ps(dx, _mm256_set1_ps(h2f(yb[t]->d))),
                 _mm256_cvtepi32_ps(isum), acc[t]);
         }
     }
@@ -812,44 +858,60 @@ KQ_ALWAYS_INLINE void rl_q4_0_body(int n, const char *w, size_t ws,
         _mm256_storeu_ps(y + (size_t)t * ys, acc[t]);   /* rows adjacent */
 }
 
-static KQ_AVX2 void rl_q4_0_rows(int n, const void *w, size_t ws, int nr,
-                                 const void *x, size_t xs, int nt, float *y,
-                                 size_t ys)
-{
-    for (int r = 0; r < nr; r++)
-        for (int t = 0; t < nt; t++)
-            vec_dot_q4_0_rl_avx2(n, y + (size_t)t * ys + r,
-                                 (const char *)w + r * ws,
-                                 (const char *)x + t * xs);
+/* vec_dot (the 1 x 1 case, for the rows a tile does not cover): the same
+ * per-block arithmetic with scalar float ops. */
+#define DEFINE_RL(NAME, Q8, UNPACK)                                          \
+static KQ_AVX2 void vec_dot_##NAME##_rl_avx2(int n, float *s,                \
+                                             const void *vx, const void *vy) \
+{                                                                            \
+    __m128 acc = _mm_setzero_ps();                                           \
+    for (int ib = 0; ib < n / 32; ib++) {                                    \
+        float dx, mx, dy, sy;                                                \
+        __m256i qx = UNPACK(vx, ib, &dx, &mx);                               \
+        __m256i qy = act_q8_0(vy, ib, &dy, &sy);                             \
+        int isum = hsum_i32(dot_i8_i32(qx, qy));                             \
+        acc = _mm_fmadd_ss(_mm_set_ss(dx * dy), _mm_set_ss((float)isum),     \
+                           acc);                                             \
+    }                                                                        \
+    *s = _mm_cvtss_f32(acc);                                                 \
+}                                                                            \
+static KQ_AVX2 void rows_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
+                                          int nr, const void *x, size_t xs,  \
+                                          int nt, float *y, size_t ys)       \
+{                                                                            \
+    for (int r = 0; r < nr; r++)                                             \
+        for (int t = 0; t < nt; t++)                                         \
+            vec_dot_##NAME##_rl_avx2(n, y + (size_t)t * ys + r,              \
+                                     (const char *)w + r * ws,               \
+                                     (const char *)x + t * xs);              \
+}                                                                            \
+static KQ_AVX2 void tile_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
+                                          int nr, const void *x, size_t xs,  \
+                                          int nt, float *y, size_t ys)       \
+{                                                                            \
+    const char *wc = w, *xc = x;                                             \
+    switch (nr == RL_ROWS ? nt : 0) {                                        \
+    case 4: rl_body(Q8, n, wc, ws, xc, xs, y, ys, 4, 0); break;              \
+    case 3: rl_body(Q8, n, wc, ws, xc, xs, y, ys, 3, 0); break;              \
+    case 2: rl_body(Q8, n, wc, ws, xc, xs, y, ys, 2, 0); break;              \
+    case 1: rl_body(Q8, n, wc, ws, xc, xs, y, ys, 1, 0); break;              \
+    default: rows_##NAME##_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys); break;   \
+    }                                                                        \
+}                                                                            \
+static KQ_AVX2 void matvec_##NAME##_rl_avx2(int n, const void *w, size_t ws, \
+                                            int nr, const void *x,           \
+                                            size_t xs, int nt, float *y,     \
+                                            size_t ys)                       \
+{                                                                            \
+    if (nr != RL_ROWS || nt != 1)                                            \
+        rows_##NAME##_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys);               \
+    else                                                                     \
+        rl_body(Q8, n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,   \
+                1);                                                          \
 }
 
-static KQ_AVX2 void tile_q4_0_rl_avx2(int n, const void *w, size_t ws, int nr,
-                                      const void *x, size_t xs, int nt,
-                                      float *y, size_t ys)
-{
-    if (nr != RL_ROWS) {
-        rl_q4_0_rows(n, w, ws, nr, x, xs, nt, y, ys);
-        return;
-    }
-    switch (nt) {
-    case 4: rl_q4_0_body(n, w, ws, x, xs, y, ys, 4, 0); break;
-    case 3: rl_q4_0_body(n, w, ws, x, xs, y, ys, 3, 0); break;
-    case 2: rl_q4_0_body(n, w, ws, x, xs, y, ys, 2, 0); break;
-    case 1: rl_q4_0_body(n, w, ws, x, xs, y, ys, 1, 0); break;
-    default: rl_q4_0_rows(n, w, ws, nr, x, xs, nt, y, ys); break;
-    }
-}
-
-static KQ_AVX2 void matvec_q4_0_rl_avx2(int n, const void *w, size_t ws,
-                                        int nr, const void *x, size_t xs,
-                                        int nt, float *y, size_t ys)
-{
-    if (nr != RL_ROWS || nt != 1) {
-        rl_q4_0_rows(n, w, ws, nr, x, xs, nt, y, ys);
-        return;
-    }
-    rl_q4_0_body(n, w, ws, x, xs, y, ys, 1, 1);
-}
+DEFINE_RL(q4_0, false, unpack_q4_0)
+DEFINE_RL(q8_0, true, unpack_q8_0)
 
 static KQ_AVX2 void f16_to_f32_row_avx2(const llm_f16 *src, float *dst,
                                         int64_t n)
@@ -891,18 +953,18 @@ void kq_avx2_install(kq_kernels *k)
 #define SET_MV(T, NAME)                                                     \
     k->matvec[T] = (kq_tile){ matvec_##NAME##_avx2, MV_ROWS, 1 }
     SET(LLM_Q4_0, q4_0_rl, RL_ROWS, RL_TOKS);
+    SET(LLM_Q8_0, q8_0_rl, RL_ROWS, RL_TOKS);
     SET(LLM_Q4_1, q4_1_q8_1, T32_ROWS, T32_TOKS);
     SET(LLM_Q5_0, q5_0_q8_0, T32_ROWS, T32_TOKS);
     SET(LLM_Q5_1, q5_1_q8_1, T32_ROWS, T32_TOKS);
-    SET(LLM_Q8_0, q8_0_q8_0, T32_ROWS, T32_TOKS);
     SET(LLM_Q4_K, q4_K_q8_K, K_ROWS, K_TOKS);
     SET(LLM_Q5_K, q5_K_q8_K, K_ROWS, K_TOKS);
     SET(LLM_Q6_K, q6_K_q8_K, K_ROWS, K_TOKS);
     k->matvec[LLM_Q4_0] = (kq_tile){ matvec_q4_0_rl_avx2, RL_ROWS, 1 };
+    k->matvec[LLM_Q8_0] = (kq_tile){ matvec_q8_0_rl_avx2, RL_ROWS, 1 };
     SET_MV(LLM_Q4_1, q4_1_q8_1);
     SET_MV(LLM_Q5_0, q5_0_q8_0);
     SET_MV(LLM_Q5_1, q5_1_q8_1);
-    SET_MV(LLM_Q8_0, q8_0_q8_0);
 #undef SET_MV
 #undef SET
 }
