@@ -686,17 +686,19 @@ static KQ_AVX2 void quantize_q8_K_avx2(const float *x, void *vy, int64_t k)
 
 /* ==== f16 rows ========================================================= */
 
-/* ==== Q4_0: eight rows in the eight lanes ===============================
+/* ==== Q4_0 and Q8_0: eight rows in the eight lanes ======================
  * The 32-block kernels above keep one (row, token) pair per register:
  * 8 lanes of partial sums, so every block pays a convert, a multiply and
  * an FMA for one output. Here lane r holds row r of 8 rows: the rows'
- * nibble bytes are transposed in registers (lane r = 4 bytes of row r),
+ * quant bytes are transposed in registers (lane r = 4 bytes of row r),
  * each 4-byte group of the activation block is broadcast (a load, no
  * shuffle), and one maddubs multiplies that group into all 8 rows; a
  * block costs 8 maddubs, then one convert, multiply and FMA for 8
- * outputs. Weights stay as unsigned nibbles (maddubs wants one unsigned
- * operand): sum (q-8) y = sum q y - 8 sum y, exact in int16/int32
- * (|q y| <= 15*127, eight pairs per int16 <= 30480).
+ * outputs. Q4_0 weights stay as unsigned nibbles (maddubs wants one
+ * unsigned operand): sum (q-8) y = sum q y - 8 sum y, exact in
+ * int16/int32 (|q y| <= 15*127, eight pairs per int16 <= 30480); Q8_0
+ * see rl_body. No repacked copy of the weights: the transposes cost a few
+ * shuffles per block, shared by the tile's tokens.
  *
  * Per output the arithmetic is: acc = 0; per block, in order,
  * acc = fma(dx * dy, (float)isum, acc) with isum the block's exact integer
