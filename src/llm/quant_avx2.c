@@ -512,7 +512,6 @@ static KQ_AVX2 void tile_##NAME##_avx2(int n, const void *w, size_t ws,      \
                                   (const char *)x + t * xs);                 \
 }
 
-DEFINE_KTILE(q4_K_q8_K, q45k_kernel(false, n, w, ws, x, xs, y, ys, R, T))
 DEFINE_KTILE(q5_K_q8_K, q45k_kernel(true, n, w, ws, x, xs, y, ys, R, T))
 DEFINE_KTILE(q6_K_q8_K, q6k_kernel(n, w, ws, x, xs, y, ys, R, T))
 
@@ -915,6 +914,217 @@ static KQ_AVX2 void matvec_##NAME##_rl_avx2(int n, const void *w, size_t ws, \
 DEFINE_RL(q4_0, false, unpack_q4_0)
 DEFINE_RL(q8_0, true, unpack_q8_0)
 
+/* ==== Q4_K: eight rows in the eight lanes ===============================
+ * As above, per 64-element chunk: the 8 rows' 32 quant bytes transposed,
+ * each 4-byte activation group broadcast, 16 maddubs per token for all 8
+ * rows (instead of 4 per row), and the sub-block scales applied to the 8
+ * lanes at once by madd with a vector of the rows' scales. Per output and
+ * super-block the float part is acc = fma(dy * d, (float)isum, acc) and
+ * macc = fma(dy * dmin, (float)msum, macc) with isum and msum (the mins
+ * term) exact integers; the result is acc - macc. vec_dot spells the same
+ * out with scalar ops, so tile, matvec and vec_dot agree bit for bit. */
+
+/* One output of a Q4_K row against a Q8_K row, with the lanes' order of
+ * float operations. */
+static KQ_AVX2 void vec_dot_q4_K_rl_avx2(int n, float *s, const void *vx,
+                                         const void *vy)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m128 acc = _mm_setzero_ps(), macc = _mm_setzero_ps();
+    for (int i = 0; i < n / QK_K; i++) {
+        const block_q4_K *b = (const block_q4_K *)vx + i;
+        const block_q8_K *by = (const block_q8_K *)vy + i;
+        uint32_t scm[4];
+        k4_scales(b->scales, scm);
+        const uint8_t *sc = (const uint8_t *)scm;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < QK_K / 64; j++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * j));
+            __m256i yl = _mm256_loadu_si256((const __m256i *)(by->qs + 64 * j));
+            __m256i yh = _mm256_loadu_si256(
+                (const __m256i *)(by->qs + 64 * j + 32));
+            __m256i pl = _mm256_madd_epi16(
+                _mm256_set1_epi16(sc[2 * j]),
+                _mm256_maddubs_epi16(_mm256_and_si256(q, m4), yl));
+            __m256i ph = _mm256_madd_epi16(
+                _mm256_set1_epi16(sc[2 * j + 1]),
+                _mm256_maddubs_epi16(
+                    _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), yh));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+        }
+        __m256i b16 = _mm256_loadu_si256((const __m256i *)by->bsums);
+        __m128i bs = _mm_hadd_epi16(_mm256_castsi256_si128(b16),
+                                    _mm256_extracti128_si256(b16, 1));
+        __m128i mins16 = _mm_cvtepu8_epi16(
+            _mm_set_epi32(0, 0, (int)scm[3], (int)scm[2]));
+        __m128i m = _mm_madd_epi16(mins16, bs);
+        m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0x4e));
+        m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0xb1));
+        float d = h2f(b->d), dmin = h2f(b->dmin);
+        acc = _mm_fmadd_ss(_mm_set_ss(d * by->d),
+                           _mm_set_ss((float)hsum_i32(sumi)), acc);
+        macc = _mm_fmadd_ss(_mm_set_ss(dmin * by->d),
+                            _mm_set_ss((float)_mm_cvtsi128_si32(m)), macc);
+    }
+    *s = _mm_cvtss_f32(_mm_sub_ss(acc, macc));
+}
+
+/* Lane r of the result: byte k (0..3) of lane r of v, as the int16 pair
+ * (byte, byte) — a sub-block scale ready for madd. */
+KQ_ALWAYS_INLINE __m256i rl_scale_pair(__m256i v, int k)
+{
+    __m256i b = _mm256_and_si256(_mm256_srli_epi32(v, 8 * k),
+                                 _mm256_set1_epi32(0xFF));
+    return _mm256_or_si256(b, _mm256_slli_epi32(b, 16));
+}
+
+/* 8 rows x T tokens of Q4_K (T and prefetch constants after inlining). */
+KQ_ALWAYS_INLINE void rl_q4_K_body(int n, const char *w, size_t ws,
+                                   const char *x, size_t xs, float *y,
+                                   size_t ys, const int T, const int prefetch)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[RL_TOKS], macc[RL_TOKS];
+    UNROLL for (int t = 0; t < T; t++)
+        acc[t] = macc[t] = _mm256_setzero_ps();
+    const int nb = n / QK_K;
+    const char *next = w + RL_ROWS * ws;
+    const size_t pf_step = RL_ROWS * ws / (size_t)nb;
+    for (int i = 0; i < nb; i++) {
+        const block_q4_K *b[RL_ROWS];
+        const llm_f16 *d[RL_ROWS], *dm[RL_ROWS];
+        uint32_t scm[RL_ROWS][4];
+        const uint8_t *sp[RL_ROWS];
+        UNROLL for (int r = 0; r < RL_ROWS; r++) {
+            b[r] = (const block_q4_K *)(w + (size_t)r * ws) + i;
+            d[r] = &b[r]->d;
+            dm[r] = &b[r]->dmin;
+            k4_scales(b[r]->scales, scm[r]);
+            sp[r] = (const uint8_t *)scm[r];
+        }
+        /* S[0], S[1]: scales 0-3, 4-7; S[2], S[3]: mins 0-3, 4-7. */
+        __m256i S[4];
+        rl_transpose(sp, S);
+        const block_q8_K *by[RL_TOKS];
+        __m256i sumi[RL_TOKS];
+        UNROLL for (int t = 0; t < T; t++) {
+            by[t] = (const block_q8_K *)(x + (size_t)t * xs) + i;
+            sumi[t] = _mm256_setzero_si256();
+        }
+        for (int j = 0; j < QK_K / 64; j++) {
+            if (prefetch) {
+                const char *p = next + ((size_t)i * 4 + (size_t)j) *
+                                           (pf_step / 4);
+                _mm_prefetch(p, _MM_HINT_T0);
+                _mm_prefetch(p + 64, _MM_HINT_T0);
+                _mm_prefetch(p + 128, _MM_HINT_T0);
+                _mm_prefetch(p + 192, _MM_HINT_T0);
+                _mm_prefetch(p + 256, _MM_HINT_T0);
+            }
+            const uint8_t *q0[RL_ROWS], *q1[RL_ROWS];
+            UNROLL for (int r = 0; r < RL_ROWS; r++) {
+                q0[r] = b[r]->qs + 32 * j;
+                q1[r] = b[r]->qs + 32 * j + 16;
+            }
+            __m256i G[4], H[4];
+            rl_transpose(q0, G);
+            rl_transpose(q1, H);
+            const __m256i sl = rl_scale_pair(S[j >> 1], (2 * j) & 3);
+            const __m256i sh = rl_scale_pair(S[j >> 1], (2 * j + 1) & 3);
+            UNROLL for (int t = 0; t < T; t++) {
+                const int8_t *q8 = by[t]->qs + 64 * j;
+                __m256i lo = _mm256_setzero_si256(), hi = lo;
+                UNROLL for (int g = 0; g < 4; g++) {
+                    int32_t a0, a1, a2, a3;
+                    memcpy(&a0, q8 + 4 * g, 4);
+                    memcpy(&a1, q8 + 16 + 4 * g, 4);
+                    memcpy(&a2, q8 + 32 + 4 * g, 4);
+                    memcpy(&a3, q8 + 48 + 4 * g, 4);
+                    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(
+                        _mm256_and_si256(G[g], m4), _mm256_set1_epi32(a0)));
+                    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(
+                        _mm256_and_si256(H[g], m4), _mm256_set1_epi32(a1)));
+                    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(
+                        _mm256_and_si256(_mm256_srli_epi16(G[g], 4), m4),
+                        _mm256_set1_epi32(a2)));
+                    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(
+                        _mm256_and_si256(_mm256_srli_epi16(H[g], 4), m4),
+                        _mm256_set1_epi32(a3)));
+                }
+                sumi[t] = _mm256_add_epi32(
+                    sumi[t], _mm256_add_epi32(_mm256_madd_epi16(lo, sl),
+                                              _mm256_madd_epi16(hi, sh)));
+            }
+        }
+        /* Mins: lane r pairs (min 2p, min 2p+1) against the token's
+         * sub-block sums (bs 2p, bs 2p+1), p = 0..3. */
+        __m256i mp[4];
+        UNROLL for (int p = 0; p < 4; p++) {
+            __m256i v = _mm256_srli_epi32(S[2 + (p >> 1)], 16 * (p & 1));
+            mp[p] = _mm256_or_si256(
+                _mm256_and_si256(v, _mm256_set1_epi32(0xFF)),
+                _mm256_slli_epi32(
+                    _mm256_and_si256(_mm256_srli_epi32(v, 8),
+                                     _mm256_set1_epi32(0xFF)), 16));
+        }
+        const __m256 dv = rl_scales(d), dmv = rl_scales(dm);
+        UNROLL for (int t = 0; t < T; t++) {
+            __m256i b16 = _mm256_loadu_si256((const __m256i *)by[t]->bsums);
+            __m128i bs = _mm_hadd_epi16(_mm256_castsi256_si128(b16),
+                                        _mm256_extracti128_si256(b16, 1));
+            int32_t bsp[4];
+            _mm_storeu_si128((__m128i *)bsp, bs);
+            __m256i ms = _mm256_setzero_si256();
+            UNROLL for (int p = 0; p < 4; p++)
+                ms = _mm256_add_epi32(ms, _mm256_madd_epi16(
+                    mp[p], _mm256_set1_epi32(bsp[p])));
+            const __m256 dy = _mm256_set1_ps(by[t]->d);
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dv, dy),
+                                     _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+            macc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dmv, dy),
+                                      _mm256_cvtepi32_ps(ms), macc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < T; t++)
+        _mm256_storeu_ps(y + (size_t)t * ys, _mm256_sub_ps(acc[t], macc[t]));
+}
+
+static KQ_AVX2 void rows_q4_K_rl_avx2(int n, const void *w, size_t ws, int nr,
+                                      const void *x, size_t xs, int nt,
+                                      float *y, size_t ys)
+{
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++)
+            vec_dot_q4_K_rl_avx2(n, y + (size_t)t * ys + r,
+                                 (const char *)w + r * ws,
+                                 (const char *)x + t * xs);
+}
+
+static KQ_AVX2 void tile_q4_K_rl_avx2(int n, const void *w, size_t ws, int nr,
+                                      const void *x, size_t xs, int nt,
+                                      float *y, size_t ys)
+{
+    const char *wc = w, *xc = x;
+    switch (nr == RL_ROWS ? nt : 0) {
+    case 4: rl_q4_K_body(n, wc, ws, xc, xs, y, ys, 4, 0); break;
+    case 3: rl_q4_K_body(n, wc, ws, xc, xs, y, ys, 3, 0); break;
+    case 2: rl_q4_K_body(n, wc, ws, xc, xs, y, ys, 2, 0); break;
+    case 1: rl_q4_K_body(n, wc, ws, xc, xs, y, ys, 1, 0); break;
+    default: rows_q4_K_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys); break;
+    }
+}
+
+static KQ_AVX2 void matvec_q4_K_rl_avx2(int n, const void *w, size_t ws,
+                                        int nr, const void *x, size_t xs,
+                                        int nt, float *y, size_t ys)
+{
+    if (nr != RL_ROWS || nt != 1)
+        rows_q4_K_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys);
+    else
+        rl_q4_K_body(n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,
+                     1);
+}
+
 static KQ_AVX2 void f16_to_f32_row_avx2(const llm_f16 *src, float *dst,
                                         int64_t n)
 {
@@ -959,11 +1169,12 @@ void kq_avx2_install(kq_kernels *k)
     SET(LLM_Q4_1, q4_1_q8_1, T32_ROWS, T32_TOKS);
     SET(LLM_Q5_0, q5_0_q8_0, T32_ROWS, T32_TOKS);
     SET(LLM_Q5_1, q5_1_q8_1, T32_ROWS, T32_TOKS);
-    SET(LLM_Q4_K, q4_K_q8_K, K_ROWS, K_TOKS);
+    SET(LLM_Q4_K, q4_K_rl, RL_ROWS, RL_TOKS);
     SET(LLM_Q5_K, q5_K_q8_K, K_ROWS, K_TOKS);
     SET(LLM_Q6_K, q6_K_q8_K, K_ROWS, K_TOKS);
     k->matvec[LLM_Q4_0] = (kq_tile){ matvec_q4_0_rl_avx2, RL_ROWS, 1 };
     k->matvec[LLM_Q8_0] = (kq_tile){ matvec_q8_0_rl_avx2, RL_ROWS, 1 };
+    k->matvec[LLM_Q4_K] = (kq_tile){ matvec_q4_K_rl_avx2, RL_ROWS, 1 };
     SET_MV(LLM_Q4_1, q4_1_q8_1);
     SET_MV(LLM_Q5_0, q5_0_q8_0);
     SET_MV(LLM_Q5_1, q5_1_q8_1);
