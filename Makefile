@@ -82,6 +82,19 @@ $(BUILD)/tests/llm/%: tests/llm/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
+# t_quant also links quant_avx512.c built a second time over SIMDe's
+# portable intrinsics (-DKQ_AVX512_SIMDE, Debian libsimde-dev): the AVX-512
+# kernels tested on CPUs without AVX-512 (see src/llm/quant_impl.h).
+LLM_SIMDE_OBJ := $(BUILD)/obj/simde/src/llm/quant_avx512.o
+$(LLM_SIMDE_OBJ): src/llm/quant_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-psabi -DKQ_AVX512_SIMDE -c $< -o $@
+
+$(BUILD)/tests/llm/t_quant: tests/llm/t_quant.c $(LIB) $(LLM_SIMDE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $< $(LLM_SIMDE_OBJ) $(LIB) -o $@ $(LDFLAGS) \
+	    $(LDLIBS)
+
 llm-test-build: $(LLM_TEST_BIN) $(CLI)
 
 llm-test: llm-test-build

@@ -1382,16 +1382,38 @@ static _Atomic int g_level = -1;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 #endif
 
+static void kernels_fill_scalar(kq_kernels *k)
+{
+    memcpy(k->traits, TRAITS_REF, sizeof TRAITS_REF);
+    memset(k->tile, 0, sizeof k->tile);
+    memset(k->matvec, 0, sizeof k->matvec);
+    k->isa = "scalar";
+    k->f16_to_f32_row = f16_to_f32_row_ref;
+    k->f32_to_f16_row = f32_to_f16_row_ref;
+}
+
+#if WM_KQ_HAVE_X86
+/* AVX-512 F, BW, VL, DQ and VNNI from CPUID leaf 7, and the OS saving
+ * the opmask and ZMM state: XCR0 bits 1, 2 (SSE, AVX) and 5-7 (0xE6). */
+static bool cpu_has_avx512_vnni(void)
+{
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
+    if (__get_cpuid_max(0, NULL) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    const unsigned need_b = 1u << 16 | 1u << 17 | 1u << 30 | 1u << 31;
+    if ((b & need_b) != need_b || !(c & 1u << 11)) return false;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    return (lo & 0xE6) == 0xE6;
+}
+#endif
+
 static void kernels_build(void)
 {
-    for (int lv = 0; lv < KQ_LEVEL_COUNT; lv++) {
-        kq_kernels *k = &g_kernels[lv];
-        memcpy(k->traits, TRAITS_REF, sizeof TRAITS_REF);
-        memset(k->tile, 0, sizeof k->tile);
-        k->isa = "scalar";
-        k->f16_to_f32_row = f16_to_f32_row_ref;
-        k->f32_to_f16_row = f32_to_f16_row_ref;
-    }
+    for (int lv = 0; lv < KQ_LEVEL_COUNT; lv++)
+        kernels_fill_scalar(&g_kernels[lv]);
     g_level_ok[KQ_SCALAR] = true;
     int best = KQ_SCALAR;
 #if WM_KQ_HAVE_X86
@@ -1406,9 +1428,31 @@ static void kernels_build(void)
         g_kernels[KQ_AVX2].isa = "avx2";
         g_level_ok[KQ_AVX2] = true;
         best = KQ_AVX2;
+        /* AVX-512 on top of the AVX2 table: what it lacks stays AVX2. */
+        if (cpu_has_avx512_vnni()) {
+            kq_avx2_install(&g_kernels[KQ_AVX512]);
+            kq_avx512_install(&g_kernels[KQ_AVX512]);
+            g_kernels[KQ_AVX512].isa = "avx512";
+            g_level_ok[KQ_AVX512] = true;
+            best = KQ_AVX512;
+        }
     }
 #endif
     atomic_store(&g_level, best);
+}
+
+bool kq_test_register(const char *isa, void (*install)(kq_kernels *k))
+{
+    llm_kernels_init();
+    if (!isa || !install) return false;
+    for (int lv = 0; lv < KQ_TEST; lv++)
+        if (!strcmp(isa, g_kernels[lv].isa)) return false;
+    kq_kernels *k = &g_kernels[KQ_TEST];
+    kernels_fill_scalar(k);
+    install(k);
+    k->isa = isa;
+    g_level_ok[KQ_TEST] = true;
+    return true;
 }
 
 const char *llm_kernels_init(void)

@@ -6,9 +6,19 @@
  * filled from the reference kernels; each ISA file exports an _install
  * function that copies nothing and only overrides the entries it has, so
  * a missing SIMD kernel silently keeps the scalar one (ggml's
- * arch-fallback.h idea). Levels are ordered: adding AVX-512 means a new
- * quant_avx512.c with kq_avx512_install(), a KQ_AVX512 slot below and a
- * CPUID test in quant.c; nothing else changes.
+ * arch-fallback.h idea). Levels are ordered; each SIMD table starts as
+ * the one below it (scalar, then AVX2 for AVX-512) before its installer
+ * runs.
+ *
+ * AVX-512 (quant_avx512.c: F+BW+VL+DQ and VNNI; vec_dot, tile and matvec
+ * of Q4_0, Q8_0, Q4_K, Q6_K) is chosen when CPUID leaf 7 has all five and
+ * XCR0 shows the OS saves the ZMM state. It was written on a machine
+ * without AVX-512 and is tested there in emulation: tests/llm/t_quant
+ * links a second copy of quant_avx512.c built with -DKQ_AVX512_SIMDE
+ * (SIMDe's portable intrinsics, installer kq_avx512_simde_install),
+ * registers it with kq_test_register() and runs the same scalar-tolerance
+ * and tile == vec_dot bitwise checks as for AVX2. Not yet run on real
+ * AVX-512 hardware.
  */
 #ifndef WM_QUANT_IMPL_H
 #define WM_QUANT_IMPL_H
@@ -22,7 +32,10 @@
 #define WM_KQ_HAVE_X86 0
 #endif
 
-typedef enum kq_level { KQ_SCALAR = 0, KQ_AVX2 = 1, KQ_LEVEL_COUNT } kq_level;
+/* KQ_TEST is never chosen by detection: only kq_test_register() fills it. */
+typedef enum kq_level {
+    KQ_SCALAR = 0, KQ_AVX2 = 1, KQ_AVX512 = 2, KQ_TEST = 3, KQ_LEVEL_COUNT
+} kq_level;
 
 /*
  * Tiled dot products: y[t * y_stride + r] = dot(W row r, x row t) for
@@ -54,8 +67,21 @@ typedef struct kq_kernels {
 /* The table in use (initialising on first call). */
 WM_INTERNAL const kq_kernels *kq_active(void);
 
+/*
+ * Test hook: fills the KQ_TEST table with the scalar kernels, applies
+ * install() on top and makes it selectable as llm_kernels_force(isa)
+ * (false if isa is NULL or already a level's name). A second call
+ * replaces the table. Not thread-safe: call it while no kernel runs.
+ * t_quant uses it for the SIMDe-emulated AVX-512 kernels.
+ */
+WM_INTERNAL bool kq_test_register(const char *isa,
+                                  void (*install)(kq_kernels *k));
+
 #if WM_KQ_HAVE_X86
 WM_INTERNAL void kq_avx2_install(kq_kernels *k);
+WM_INTERNAL void kq_avx512_install(kq_kernels *k);
 #endif
+/* quant_avx512.c built with -DKQ_AVX512_SIMDE (test binaries only). */
+WM_INTERNAL void kq_avx512_simde_install(kq_kernels *k);
 
 #endif

@@ -1,6 +1,12 @@
 /*
  * t_quant.c — tensor types, quantisers and dot-product kernels
- * (src/llm/quant.c, quant_avx2.c, matmul.c).
+ * (src/llm/quant.c, quant_avx2.c, quant_avx512.c, matmul.c).
+ *
+ * Every SIMD table is checked against the scalar one: "avx2" and
+ * "avx512" when the CPU has them, and always "avx512-simde", the AVX-512
+ * kernels compiled a second time over SIMDe's portable intrinsics (the
+ * Makefile links that object in; src/llm/quant_impl.h), so the AVX-512
+ * code is exercised on CPUs without AVX-512 too.
  *
  * Error budgets (named, per type; ggml tests/test-quantize-fns.cpp style):
  *   - quantise -> dequantise relative RMS error on N(0,1)-ish data
@@ -13,6 +19,7 @@
  */
 #include "harness.h"
 #include "llm/quant.h"
+#include "llm/quant_impl.h"
 #include "llm/threads.h"
 
 #include <stdlib.h>
@@ -411,7 +418,7 @@ static double dot_dequant(llm_type wt, const void *w, const void *a, int n,
     return s;
 }
 
-static void test_vec_dot(bool have_simd)
+static void test_vec_dot(const char *const *isas, int n_isa)
 {
     static const int NS[] = {256, 512, 2816, 4096};
     for (size_t ni = 0; ni < WM_ARRAY_LEN(NS); ni++) {
@@ -435,20 +442,98 @@ static void test_vec_dot(bool have_simd)
                 fprintf(stderr, "%s n=%d: scalar %g vs double %g (rel %g)\n",
                         tr->name, n, s_ref, s_dbl, err);
             CHECK(err <= dot_tol(wt, DOT_REF_TOL, false));
-            if (have_simd) {
-                llm_kernels_force("avx2");
+            for (int ii = 0; ii < n_isa; ii++) {
+                llm_kernels_force(isas[ii]);
                 float s_simd;
                 llm_traits(wt)->vec_dot(n, &s_simd, w, aq);
                 double e2 = fabs(s_simd - s_ref) / abs_sum;
                 if (!(e2 <= DOT_SIMD_TOL))
-                    fprintf(stderr, "%s n=%d: avx2 %g vs scalar %g (rel %g)\n",
-                            tr->name, n, s_simd, s_ref, e2);
+                    fprintf(stderr, "%s n=%d: %s %g vs scalar %g (rel %g)\n",
+                            tr->name, n, isas[ii], s_simd, s_ref, e2);
                 CHECK(e2 <= DOT_SIMD_TOL);
             }
         }
         free(x); free(a); free(w); free(aq);
     }
     llm_kernels_init();
+}
+
+/* ==== Tile and matvec kernels, called directly ========================
+ * For the active table: every tile shape up to the kernel's (full and
+ * partial, rows and tokens), strides with padding, row lengths of one and
+ * several blocks (odd block counts for the 32-blocks); each output
+ * bitwise the same table's vec_dot of that row and token. */
+
+static void test_tile_type(const kq_kernels *k, llm_type wt, bool mv,
+                           const char *isa)
+{
+    const kq_tile *kt = mv ? &k->matvec[wt] : &k->tile[wt];
+    if (!kt->fn) return;
+    const llm_type_traits *tr = &k->traits[wt];
+    const llm_type_traits *ta = &k->traits[tr->vec_dot_type];
+    const int ns32[] = {32, 64, 96, 256, 2848};
+    const int nsk[] = {256, 512, 768, 2816};
+    const int *ns = tr->blck == 256 ? nsk : ns32;
+    const int n_ns = tr->blck == 256 ? 4 : 5;
+    const int rows = kt->rows, toks = kt->toks;
+    int bad = 0, runs = 0;
+    for (int ni = 0; ni < n_ns; ni++) {
+        const int n = ns[ni];
+        const size_t wrs = llm_row_size(wt, n), xrs =
+            llm_row_size(tr->vec_dot_type, n);
+        const size_t ws = wrs + 24, xs = xrs + 40, ys = (size_t)rows + 3;
+        char *w = xmalloc(ws * (size_t)rows);
+        char *xq = xmalloc(xs * (size_t)toks);
+        float *f = xmalloc((size_t)n * 4);
+        float *y = xmalloc(sizeof(float) * ys * (size_t)toks);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < n; i++) f[i] = rng_normal();
+            tr->from_float_ref(f, w + (size_t)r * ws, n);
+        }
+        for (int t = 0; t < toks; t++) {
+            for (int i = 0; i < n; i++) f[i] = rng_normal();
+            ta->from_float(f, xq + (size_t)t * xs, n);
+        }
+        for (int nr = 1; nr <= rows; nr++)
+            for (int nt = 1; nt <= toks; nt++) {
+                for (size_t i = 0; i < ys * (size_t)toks; i++) y[i] = -1e30f;
+                kt->fn(n, w, ws, nr, xq, xs, nt, y, ys);
+                runs++;
+                for (int t = 0; t < toks; t++)
+                    for (int r = 0; r < (int)ys; r++) {
+                        float d = -1e30f;
+                        if (t < nt && r < nr)
+                            tr->vec_dot(n, &d, w + (size_t)r * ws,
+                                        xq + (size_t)t * xs);
+                        /* in-tile outputs exact, the rest untouched */
+                        if (memcmp(&d, &y[(size_t)t * ys + r], 4)) bad++;
+                    }
+            }
+        free(w); free(xq); free(f); free(y);
+    }
+    if (bad)
+        fprintf(stderr, "%s %s %s: %d bit mismatches in %d calls\n", isa,
+                tr->name, mv ? "matvec" : "tile", bad, runs);
+    CHECK(runs > 0);
+    CHECK_EQ_INT(bad, 0);
+}
+
+static void test_tiles(const char *isa)
+{
+    CHECK(llm_kernels_force(isa));
+    const kq_kernels *k = kq_active();
+    CHECK(!strcmp(k->isa, isa));
+    if (strstr(isa, "avx512")) {
+        /* the types quant_avx512.c covers, every entry present */
+        static const llm_type T[] = {LLM_Q4_0, LLM_Q8_0, LLM_Q4_K, LLM_Q6_K};
+        for (size_t i = 0; i < WM_ARRAY_LEN(T); i++)
+            CHECK(k->tile[T[i]].fn && k->matvec[T[i]].fn &&
+                  k->tile[T[i]].toks > 1 && k->matvec[T[i]].toks == 1);
+    }
+    for (size_t ti = 0; ti < WM_ARRAY_LEN(WEIGHT_TYPES); ti++) {
+        test_tile_type(k, WEIGHT_TYPES[ti], false, isa);
+        test_tile_type(k, WEIGHT_TYPES[ti], true, isa);
+    }
 }
 
 /* ==== Matrix products ================================================== */
@@ -639,7 +724,20 @@ int main(void)
 {
     const char *isa = llm_kernels_init();
     printf("kernels: %s\n", isa);
-    bool have_avx2 = !strcmp(isa, "avx2") || !strcmp(isa, "avx512");
+    /* SIMD tables to check against scalar: the CPU's, then the emulated
+     * AVX-512 one (when SIMDe was there to build it). */
+    const char *simd[3];
+    int n_simd = 0;
+    if (llm_kernels_force("avx2")) simd[n_simd++] = "avx2";
+    if (llm_kernels_force("avx512")) simd[n_simd++] = "avx512";
+#if __has_include(<simde/x86/avx512.h>)
+    CHECK(kq_test_register("avx512-simde", kq_avx512_simde_install));
+    CHECK(!kq_test_register("scalar", kq_avx512_simde_install));
+    simd[n_simd++] = "avx512-simde";
+#else
+    printf("SIMDe (libsimde-dev) not installed: emulated AVX-512 kernel "
+           "tests skipped\n");
+#endif
     CHECK(!llm_kernels_force("nonsense"));
     CHECK(llm_kernels_force("scalar"));
     test_layouts();
@@ -647,14 +745,15 @@ int main(void)
     test_known_blocks();
     test_golden_ggml();
     test_roundtrip();
-    if (have_avx2) {
-        CHECK(llm_kernels_force("avx2"));
-        test_halves("avx2");
+    for (int i = 0; i < n_simd; i++) {
+        CHECK(llm_kernels_force(simd[i]));
+        test_halves(simd[i]);
         test_known_blocks();
         test_golden_ggml();
         test_roundtrip();
+        test_tiles(simd[i]);
     }
-    test_vec_dot(have_avx2);
+    test_vec_dot(simd, n_simd);
 
     llm_pool *pools[4];
     for (int i = 0; i < 4; i++) {
@@ -666,10 +765,10 @@ int main(void)
     llm_kernels_force("scalar");
     test_matmul(pools, "scalar");
     test_matmul_multi(pools, "scalar");
-    if (have_avx2) {
-        llm_kernels_force("avx2");
-        test_matmul(pools, "avx2");
-        test_matmul_multi(pools, "avx2");
+    for (int i = 0; i < n_simd; i++) {
+        llm_kernels_force(simd[i]);
+        test_matmul(pools, simd[i]);
+        test_matmul_multi(pools, simd[i]);
     }
     for (int i = 0; i < 4; i++) llm_pool_free(pools[i]);
     return TEST_REPORT();
