@@ -7,15 +7,16 @@
  * quant.c fills the AVX-512 table with the AVX2 kernels first.
  *
  * Integer dot products use VNNI: vpdpbusd (u8 x s8, four products summed
- * into each int32 lane, no saturation) for the 32-blocks, made signed by
- * an offset (u = q + OFF is unsigned; dot(q, y) = dot(u, y) - OFF*sum(y),
- * the second term once per activation block and token); vpmaddubsw +
- * vpdpwssd (int16 pairs times the sub-block scale, accumulated) for the
- * K-quants, whose Q6_K "- 32" comes from the Q8_K block sums. Every
- * integer step is exact, so only the float steps (one FMA per pair of
- * 32-blocks or per super-block, then a fixed horizontal sum) decide the
- * result bits, and vec_dot, tile and matvec are instances of one
- * always-inline R x T body: they agree bit for bit.
+ * into each int32 lane, no saturation) for the 32-blocks, with sixteen
+ * weight rows in the sixteen lanes and the activation broadcast (see the
+ * section below), made signed by an offset (u = q + OFF is unsigned;
+ * dot(q, y) = dot(u, y) - OFF*sum(y), the second term once per activation
+ * block and token); for Q4_K the same lanes layout with vpdpbusd per
+ * sub-block and vpmulld by the rows' sub-block scales; for Q6_K
+ * vpmaddubsw + vpdpwssd (int16 pairs times the sub-block scale), its
+ * "- 32" from the Q8_K block sums. Every integer step is exact, so only the
+ * float steps decide the result bits, and vec_dot, tile and matvec follow
+ * one sequence of them per type: they agree bit for bit.
  *
  * Testing: the build machine has no AVX-512, so THESE KERNELS HAVE NOT
  * BEEN RUN ON REAL AVX-512 HARDWARE HERE. The test binary tests/llm/
@@ -43,6 +44,9 @@
 #define KQ_512
 #define KQ_INSTALL kq_avx512_simde_install
 #define KQ_BUILD 1
+/* SIMDe 0.7.4 aliases _mm512_madd_epi16 to its masked 4-argument form. */
+#undef _mm512_madd_epi16
+#define _mm512_madd_epi16(a, b) simde_mm512_madd_epi16(a, b)
 /* SIMDe 0.7.4 has no _mm512_cvtepi32_ps: two exact 256-bit halves. */
 #define _mm512_cvtepi32_ps kq_simde_cvtepi32_ps
 static inline __m512 kq_simde_cvtepi32_ps(__m512i v)
@@ -78,12 +82,10 @@ static inline __m512 kq_simde_cvtepi32_ps(__m512i v)
 #define KQ_ALWAYS_INLINE static inline __attribute__((always_inline)) KQ_512
 #endif
 
-/* Shapes. 32 zmm registers: the 4 x 4 tile of the 32-blocks keeps 16
- * accumulators, 4 weight pairs and their scales; the K tile 2 x 4 keeps
- * 8 accumulators, 8 integer sums and the unpacked weights. The matvec
- * (one token) runs MV_ROWS rows on independent chains. */
-#define T32_ROWS 4
-#define T32_TOKS 4
+/* Shapes of the K-quant kernels: the tile 2 x 4 keeps 8 accumulators,
+ * 8 integer sums and the unpacked weights in the 32 zmm registers; the
+ * matvec (one token) runs MV_ROWS rows on independent chains. (Q4_0 and
+ * Q8_0: L16_ROWS x L16_TOKS below.) */
 #define K_ROWS 2
 #define K_TOKS 4
 #define MV_ROWS 4
@@ -110,116 +112,10 @@ static inline KQ_512 float h2f(llm_f16 h)
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
-/* Two block scales as one vector: lanes 0..7 d0, lanes 8..15 d1. */
-static inline KQ_512 __m512 scale2(llm_f16 d0, llm_f16 d1)
-{
-    __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)d0 |
-                                                    (uint32_t)d1 << 16)));
-    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1,
-                                                  0, 0, 0, 0, 0, 0, 0, 0),
-                                 _mm512_castps128_ps512(f));
-}
-
 /* Hint the next span of a streamed matrix into the cache. */
 static inline KQ_512 void prefetch_span(const char *p, size_t len)
 {
     for (size_t o = 0; o < len; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
-}
-
-/* ==== 32-element blocks ================================================
- * One step takes two consecutive blocks (k == 2) as one zmm, or the
- * trailing block of an odd count (k == 1: upper half weights, activations
- * and scales zero, so it adds exactly 0 to every lane). */
-
-enum { B32_Q4_0, B32_Q8_0 };
-
-/* Q4_0: the nibbles as unsigned bytes (q + 8 of the signed value) in
- * element order: [b0 lo | b0 hi | b1 lo | b1 hi]. */
-KQ_ALWAYS_INLINE __m512i w32_q4_0(const void *row, int ib, int k, __m512 *d)
-{
-    const block_q4_0 *b = (const block_q4_0 *)row + ib;
-    __m128i q0 = _mm_loadu_si128((const __m128i *)b[0].qs);
-    __m128i q1 = k == 2 ? _mm_loadu_si128((const __m128i *)b[1].qs)
-                        : _mm_setzero_si128();
-    *d = scale2(b[0].d, k == 2 ? b[1].d : 0);
-    __m256i t = _mm256_set_m128i(q1, q0);
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(t),
-                                   _mm256_srli_epi16(t, 4), 1);
-    z = _mm512_permutexvar_epi64(_mm512_set_epi64(7, 6, 3, 2, 5, 4, 1, 0), z);
-    return _mm512_and_si512(z, _mm512_set1_epi8(0x0F));
-}
-
-/* Two Q8_0 blocks' quants as one zmm (weights or activations). */
-KQ_ALWAYS_INLINE __m512i pair_q8_0(const void *row, int ib, int k, __m512 *d)
-{
-    const block_q8_0 *b = (const block_q8_0 *)row + ib;
-    __m256i q0 = _mm256_loadu_si256((const __m256i *)b[0].qs);
-    __m256i q1 = k == 2 ? _mm256_loadu_si256((const __m256i *)b[1].qs)
-                        : _mm256_setzero_si256();
-    *d = scale2(b[0].d, k == 2 ? b[1].d : 0);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
-}
-
-/* Q8_0 weights as unsigned bytes q + 128 (flip the sign bit). */
-KQ_ALWAYS_INLINE __m512i w32_q8_0(const void *row, int ib, int k, __m512 *d)
-{
-    return _mm512_xor_si512(pair_q8_0(row, ib, k, d),
-                            _mm512_set1_epi8((char)0x80));
-}
-
-/*
- * One step over blocks ib, ib+1 (k of them) of an R x T tile:
- *   acc[r][t] += (dx[r] * dy[t]) * float(dpbusd(-OFF*sum(y), u[r], y))
- * lane by lane (each int32 lane holds 4 products of one block).
- */
-KQ_ALWAYS_INLINE void b32_step(const int kind, const int k, int ib,
-                               const void *w, size_t ws, const void *x,
-                               size_t xs, __m512 acc[MAX_R][MAX_T],
-                               const int R, const int T)
-{
-    const __m512i off = _mm512_set1_epi8(kind == B32_Q4_0 ? 8 : (char)0x80);
-    __m512i u[MAX_R];
-    __m512 dx[MAX_R];
-    UNROLL for (int r = 0; r < R; r++) {
-        const char *row = (const char *)w + r * ws;
-        u[r] = kind == B32_Q4_0 ? w32_q4_0(row, ib, k, &dx[r])
-                                : w32_q8_0(row, ib, k, &dx[r]);
-    }
-    UNROLL for (int t = 0; t < T; t++) {
-        __m512 dy;
-        __m512i q = pair_q8_0((const char *)x + t * xs, ib, k, &dy);
-        const __m512i zero = _mm512_setzero_si512();
-        __m512i neg = _mm512_sub_epi32(zero,
-                                       _mm512_dpbusd_epi32(zero, off, q));
-        UNROLL for (int r = 0; r < R; r++)
-            acc[r][t] = _mm512_fmadd_ps(
-                _mm512_mul_ps(dx[r], dy),
-                _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(neg, u[r], q)),
-                acc[r][t]);
-    }
-}
-
-/* y[t * ys + r] = dot(row r, token t); pf: prefetch the next R rows
- * (matvec: the rows are contiguous). */
-KQ_ALWAYS_INLINE void b32_kernel(const int kind, int n, const void *w,
-                                 size_t ws, const void *x, size_t xs,
-                                 float *y, size_t ys, const int R,
-                                 const int T, const bool pf)
-{
-    __m512 acc[MAX_R][MAX_T];
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
-    const int nb = n / 32, np = nb / 2;
-    const char *next = (const char *)w + (size_t)R * ws;
-    const size_t pf_step = np ? (size_t)R * ws / (size_t)np : 0;
-    for (int p = 0; p < np; p++) {
-        if (pf) prefetch_span(next + (size_t)p * pf_step, pf_step);
-        b32_step(kind, 2, 2 * p, w, ws, x, xs, acc, R, T);
-    }
-    if (nb & 1) b32_step(kind, 1, nb - 1, w, ws, x, xs, acc, R, T);
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int t = 0; t < T; t++)
-            y[(size_t)t * ys + r] = hsum512(acc[r][t]);
 }
 
 /* ==== K-quants ==========================================================
@@ -241,110 +137,16 @@ static inline void k4_scales(const uint8_t *s12, uint32_t out[4])
 
 /* vpermw indices spreading int16 scales over the lanes of maddubs pairs. */
 #define I8(v) v, v, v, v, v, v, v, v
-#define I16(v) I8(v), I8(v)
-/* Q4_K, 128 elements per step j: the low nibbles of the 64 bytes are
- * sub-blocks 4j and 4j+2, the high ones 4j+1 and 4j+3 (32 each). */
-static const int16_t IDX_Q4K[4][32] __attribute__((aligned(64))) = {
-    {I16(0), I16(2)}, {I16(1), I16(3)}, {I16(4), I16(6)}, {I16(5), I16(7)},
-};
 /* Q6_K, 64 elements (4 sub-blocks of 16) per vector. */
 static const int16_t IDX_Q6K[4][32] __attribute__((aligned(64))) = {
     {I8(0), I8(1), I8(2), I8(3)},     {I8(4), I8(5), I8(6), I8(7)},
     {I8(8), I8(9), I8(10), I8(11)},   {I8(12), I8(13), I8(14), I8(15)},
 };
-#undef I16
 #undef I8
 
 KQ_ALWAYS_INLINE __m512i load_idx(const int16_t *p)
 {
     return _mm512_loadu_si512((const void *)p);
-}
-
-KQ_ALWAYS_INLINE void q4k_kernel(int n, const void *w, size_t ws,
-                                 const void *x, size_t xs, float *y,
-                                 size_t ys, const int R, const int T,
-                                 const bool pf)
-{
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    /* qword indices taking 256-bit halves 0 and 2 / 1 and 3 of y01:y23 */
-    const __m512i ilo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
-    const __m512i ihi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
-    __m512 acc[MAX_R][MAX_T];
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
-    const char *next = (const char *)w + (size_t)R * ws;
-    const size_t pf_step = (size_t)R * sizeof(block_q4_K);
-    for (int i = 0; i < n / QK_K; i++) {
-        if (pf) prefetch_span(next + (size_t)i * pf_step, pf_step);
-        const block_q4_K *bx[MAX_R];
-        const block_q8_K *by[MAX_T];
-        __m512i sc[MAX_R];
-        __m128i mins16[MAX_R], bs[MAX_T];
-        float dx[MAX_R], dmx[MAX_R];
-        UNROLL for (int r = 0; r < R; r++) {
-            bx[r] = (const block_q4_K *)((const char *)w + r * ws) + i;
-            dx[r] = h2f(bx[r]->d);
-            dmx[r] = h2f(bx[r]->dmin);
-            uint32_t scm[4];
-            k4_scales(bx[r]->scales, scm);
-            sc[r] = _mm512_castsi128_si512(_mm_cvtepu8_epi16(
-                _mm_set_epi32(0, 0, (int)scm[1], (int)scm[0])));
-            mins16[r] = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)scm[3],
-                                                        (int)scm[2]));
-        }
-        UNROLL for (int t = 0; t < T; t++) {
-            by[t] = (const block_q8_K *)((const char *)x + t * xs) + i;
-            /* sums of the 8 sub-blocks of 32 activations */
-            __m128i b0 = _mm_loadu_si128((const __m128i *)by[t]->bsums);
-            __m128i b1 = _mm_loadu_si128((const __m128i *)(by[t]->bsums + 8));
-            bs[t] = _mm_hadd_epi16(b0, b1);
-        }
-        __m512i sumi[MAX_R][MAX_T];
-        UNROLL for (int r = 0; r < R; r++)
-            UNROLL for (int t = 0; t < T; t++)
-                sumi[r][t] = _mm512_setzero_si512();
-        for (int j = 0; j < 2; j++) {
-            __m512i lo[MAX_R], hi[MAX_R], sl[MAX_R], sh[MAX_R];
-            UNROLL for (int r = 0; r < R; r++) {
-                __m512i z = _mm512_loadu_si512(
-                    (const void *)(bx[r]->qs + 64 * j));
-                lo[r] = _mm512_and_si512(z, m4);
-                hi[r] = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
-                sl[r] = _mm512_permutexvar_epi16(load_idx(IDX_Q4K[2 * j]),
-                                                 sc[r]);
-                sh[r] = _mm512_permutexvar_epi16(
-                    load_idx(IDX_Q4K[2 * j + 1]), sc[r]);
-            }
-            UNROLL for (int t = 0; t < T; t++) {
-                const int8_t *q8 = by[t]->qs + 128 * j;
-                __m512i y01 = _mm512_loadu_si512((const void *)q8);
-                __m512i y23 = _mm512_loadu_si512((const void *)(q8 + 64));
-                __m512i ylo = _mm512_permutex2var_epi64(y01, ilo, y23);
-                __m512i yhi = _mm512_permutex2var_epi64(y01, ihi, y23);
-                UNROLL for (int r = 0; r < R; r++) {
-                    sumi[r][t] = _mm512_dpwssd_epi32(
-                        sumi[r][t], _mm512_maddubs_epi16(lo[r], ylo), sl[r]);
-                    sumi[r][t] = _mm512_dpwssd_epi32(
-                        sumi[r][t], _mm512_maddubs_epi16(hi[r], yhi), sh[r]);
-                }
-            }
-        }
-        UNROLL for (int t = 0; t < T; t++)
-            UNROLL for (int r = 0; r < R; r++) {
-                acc[r][t] = _mm512_fmadd_ps(
-                    _mm512_set1_ps(by[t]->d * dx[r]),
-                    _mm512_cvtepi32_ps(sumi[r][t]), acc[r][t]);
-                __m512i mi = _mm512_inserti32x4(
-                    _mm512_setzero_si512(), _mm_madd_epi16(mins16[r], bs[t]),
-                    0);
-                acc[r][t] = _mm512_fnmadd_ps(
-                    _mm512_set1_ps(by[t]->d * dmx[r]),
-                    _mm512_cvtepi32_ps(mi), acc[r][t]);
-            }
-    }
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int t = 0; t < T; t++)
-            y[(size_t)t * ys + r] = hsum512(acc[r][t]);
 }
 
 KQ_ALWAYS_INLINE void q6k_kernel(int n, const void *w, size_t ws,
@@ -428,6 +230,421 @@ KQ_ALWAYS_INLINE void q6k_kernel(int n, const void *w, size_t ws,
             y[(size_t)t * ys + r] = hsum512(acc[r][t]);
 }
 
+/* ==== Q4_0 and Q8_0: sixteen rows in the sixteen lanes ==================
+ * quant_avx2.c's design ("eight rows in the eight lanes") on zmm: lane r
+ * holds row r of 16 rows. The rows' quant bytes are transposed in
+ * registers (4x4 dword transposes in each 128-bit quarter: rows 0-3,
+ * 4-7, 8-11, 12-15), each 4-byte group of the activation block is
+ * broadcast, and one vpdpbusd adds its 4 products into all 16 rows; a
+ * block is 8 vpdpbusd, then one convert, multiply and FMA for 16 outputs
+ * (the pair-per-register kernels above spend those on one output). The
+ * weights go in as unsigned bytes u = w + OFF (Q4_0: the nibbles, OFF 8;
+ * Q8_0: w xor 0x80, OFF 128), and each int32 lane starts from
+ * -OFF * sum(y), so it ends at the exact dot. Per output: acc = 0; per
+ * block in order acc = fma(dx * dy, (float)isum, acc) — the same as
+ * quant_avx2.c's lanes kernels, and vec_dot below spells it out with
+ * scalar float ops, so tile, matvec and vec_dot agree bit for bit. */
+#define L16_ROWS 16
+#define L16_TOKS 4
+
+/* 16 bytes at p[r], rows r = 0..15, transposed: dword r of G[g] = bytes
+ * 4g..4g+3 of p[r]. */
+KQ_ALWAYS_INLINE void l16_transpose(const uint8_t *const p[L16_ROWS],
+                                    __m512i G[4])
+{
+    __m512i Y[4];
+    UNROLL for (int r = 0; r < 4; r++) {
+        __m512i v = _mm512_castsi128_si512(
+            _mm_loadu_si128((const __m128i *)p[r]));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)p[r + 4]),
+                               1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)p[r + 8]),
+                               2);
+        Y[r] = _mm512_inserti32x4(
+            v, _mm_loadu_si128((const __m128i *)p[r + 12]), 3);
+    }
+    __m512i t0 = _mm512_unpacklo_epi32(Y[0], Y[1]);
+    __m512i t1 = _mm512_unpackhi_epi32(Y[0], Y[1]);
+    __m512i t2 = _mm512_unpacklo_epi32(Y[2], Y[3]);
+    __m512i t3 = _mm512_unpackhi_epi32(Y[2], Y[3]);
+    G[0] = _mm512_unpacklo_epi64(t0, t2);
+    G[1] = _mm512_unpackhi_epi64(t0, t2);
+    G[2] = _mm512_unpacklo_epi64(t1, t3);
+    G[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+/* The 16 rows' f16 scales (lane r = row r). */
+KQ_ALWAYS_INLINE __m512 l16_scales(const llm_f16 *const d[L16_ROWS])
+{
+    /* two 8-lane halves (SIMDe 0.7.4 has no _mm512_cvtph_ps) */
+    __m256 lo = _mm256_cvtph_ps(_mm_set_epi16(
+        (short)*d[7], (short)*d[6], (short)*d[5], (short)*d[4],
+        (short)*d[3], (short)*d[2], (short)*d[1], (short)*d[0]));
+    __m256 hi = _mm256_cvtph_ps(_mm_set_epi16(
+        (short)*d[15], (short)*d[14], (short)*d[13], (short)*d[12],
+        (short)*d[11], (short)*d[10], (short)*d[9], (short)*d[8]));
+    return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+
+/* sum of an activation block's 32 quants. */
+KQ_ALWAYS_INLINE int l16_ysum(const block_q8_0 *yb)
+{
+    __m256i p = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(_mm256_set1_epi8(1),
+                             _mm256_loadu_si256((const __m256i *)yb->qs)),
+        _mm256_set1_epi16(1));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p),
+                              _mm256_extracti128_si256(p, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+KQ_ALWAYS_INLINE __m512i l16_bcast(const block_q8_0 *yb, int off)
+{
+    int32_t v;
+    memcpy(&v, yb->qs + off, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* 16 rows x T tokens of Q4_0 (q8 false) or Q8_0 weights. */
+KQ_ALWAYS_INLINE void l16_body(const bool q8, int n, const char *w, size_t ws,
+                               const char *x, size_t xs, float *y, size_t ys,
+                               const int T, const bool pf)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512 acc[L16_TOKS];
+    UNROLL for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    const int nb = n / 32;
+    const char *next = w + L16_ROWS * ws;
+    const size_t pf_step = L16_ROWS * ws / (size_t)nb;
+    for (int ib = 0; ib < nb; ib++) {
+        if (pf) prefetch_span(next + (size_t)ib * pf_step, pf_step);
+        const uint8_t *q0[L16_ROWS], *q1[L16_ROWS];
+        const llm_f16 *d[L16_ROWS];
+        UNROLL for (int r = 0; r < L16_ROWS; r++) {
+            const char *row = w + (size_t)r * ws;
+            if (q8) {
+                const block_q8_0 *b = (const block_q8_0 *)row + ib;
+                q0[r] = (const uint8_t *)b->qs;
+                q1[r] = (const uint8_t *)b->qs + 16;
+                d[r] = &b->d;
+            } else {
+                const block_q4_0 *b = (const block_q4_0 *)row + ib;
+                q0[r] = q1[r] = b->qs;
+                d[r] = &b->d;
+            }
+        }
+        const __m512 dx = l16_scales(d);
+        __m512i G[4], H[4];
+        l16_transpose(q0, G);
+        if (q8) {
+            l16_transpose(q1, H);
+            UNROLL for (int g = 0; g < 4; g++) {
+                G[g] = _mm512_xor_si512(G[g], flip);
+                H[g] = _mm512_xor_si512(H[g], flip);
+            }
+        } else {
+            UNROLL for (int g = 0; g < 4; g++) {
+                H[g] = _mm512_and_si512(_mm512_srli_epi16(G[g], 4), m4);
+                G[g] = _mm512_and_si512(G[g], m4);
+            }
+        }
+        UNROLL for (int t = 0; t < T; t++) {
+            const block_q8_0 *yb = (const block_q8_0 *)(x + (size_t)t * xs) +
+                                   ib;
+            __m512i s = _mm512_set1_epi32(-(q8 ? 128 : 8) * l16_ysum(yb));
+            UNROLL for (int g = 0; g < 4; g++) {
+                s = _mm512_dpbusd_epi32(s, G[g], l16_bcast(yb, 4 * g));
+                s = _mm512_dpbusd_epi32(s, H[g], l16_bcast(yb, 16 + 4 * g));
+            }
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(
+                                                          h2f(yb->d))),
+                                     _mm512_cvtepi32_ps(s), acc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < T; t++)
+        _mm512_storeu_ps(y + (size_t)t * ys, acc[t]);   /* rows adjacent */
+}
+
+/* One output with the lanes' float sequence (the rows a tile leaves). */
+KQ_ALWAYS_INLINE void l16_dot(const bool q8, int n, float *s, const void *vx,
+                              const void *vy)
+{
+    __m128 acc = _mm_setzero_ps();
+    for (int ib = 0; ib < n / 32; ib++) {
+        const block_q8_0 *yb = (const block_q8_0 *)vy + ib;
+        __m256i q;
+        float dx;
+        if (q8) {
+            const block_q8_0 *b = (const block_q8_0 *)vx + ib;
+            q = _mm256_loadu_si256((const __m256i *)b->qs);
+            dx = h2f(b->d);
+        } else {
+            const block_q4_0 *b = (const block_q4_0 *)vx + ib;
+            __m128i t = _mm_loadu_si128((const __m128i *)b->qs);
+            q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t),
+                                 _mm256_set1_epi8(0x0F));
+            q = _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+            dx = h2f(b->d);
+        }
+        __m256i yq = _mm256_loadu_si256((const __m256i *)yb->qs);
+        __m256i p = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(_mm256_sign_epi8(q, q),
+                                 _mm256_sign_epi8(yq, q)),
+            _mm256_set1_epi16(1));
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(p),
+                                  _mm256_extracti128_si256(p, 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+        acc = _mm_fmadd_ss(_mm_set_ss(dx * h2f(yb->d)),
+                           _mm_set_ss((float)_mm_cvtsi128_si32(h)), acc);
+    }
+    *s = _mm_cvtss_f32(acc);
+}
+
+#define DEFINE_L16(NAME, Q8)                                                 \
+static KQ_512 void vec_dot_##NAME##_l16(int n, float *s, const void *vx,     \
+                                        const void *vy)                      \
+{                                                                            \
+    l16_dot(Q8, n, s, vx, vy);                                               \
+}                                                                            \
+static KQ_512 void rows_##NAME##_l16(int n, const void *w, size_t ws, int nr, \
+                                     const void *x, size_t xs, int nt,       \
+                                     float *y, size_t ys)                    \
+{                                                                            \
+    for (int r = 0; r < nr; r++)                                             \
+        for (int t = 0; t < nt; t++)                                         \
+            l16_dot(Q8, n, y + (size_t)t * ys + r, (const char *)w + r * ws, \
+                    (const char *)x + t * xs);                               \
+}                                                                            \
+static KQ_512 void tile_##NAME##_l16(int n, const void *w, size_t ws, int nr, \
+                                     const void *x, size_t xs, int nt,       \
+                                     float *y, size_t ys)                    \
+{                                                                            \
+    const char *wc = w, *xc = x;                                             \
+    switch (nr == L16_ROWS ? nt : 0) {                                       \
+    case 4: l16_body(Q8, n, wc, ws, xc, xs, y, ys, 4, false); break;         \
+    case 3: l16_body(Q8, n, wc, ws, xc, xs, y, ys, 3, false); break;         \
+    case 2: l16_body(Q8, n, wc, ws, xc, xs, y, ys, 2, false); break;         \
+    case 1: l16_body(Q8, n, wc, ws, xc, xs, y, ys, 1, false); break;         \
+    default: rows_##NAME##_l16(n, w, ws, nr, x, xs, nt, y, ys); break;       \
+    }                                                                        \
+}                                                                            \
+static KQ_512 void matvec_##NAME##_l16(int n, const void *w, size_t ws,      \
+                                       int nr, const void *x, size_t xs,     \
+                                       int nt, float *y, size_t ys)          \
+{                                                                            \
+    if (nr != L16_ROWS || nt != 1)                                           \
+        rows_##NAME##_l16(n, w, ws, nr, x, xs, nt, y, ys);                   \
+    else                                                                     \
+        l16_body(Q8, n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,  \
+                 true);                                                      \
+}
+
+DEFINE_L16(q4_0, false)
+DEFINE_L16(q8_0, true)
+
+/* ==== Q4_K: sixteen rows in the sixteen lanes ===========================
+ * Per 64-element chunk: the 16 rows' 32 quant bytes transposed, and per
+ * token 8 vpdpbusd for each of the chunk's two sub-blocks (nibbles x the
+ * broadcast activation groups, exact int32 per row), then one vpmulld by
+ * the rows' sub-block scales. The mins term pairs the rows' mins with the
+ * token's sub-block sums (from bsums) by vpmaddwd. Float sequence per
+ * output and super-block as quant_avx2.c's lanes kernel: acc = fma(d *
+ * dy, isum, acc), macc = fma(dmin * dy, msum, macc), result acc - macc. */
+
+/* Lane r: byte k (0..3) of lane r of v (a 6-bit scale or min). */
+KQ_ALWAYS_INLINE __m512i l16_byte(__m512i v, int k)
+{
+    return _mm512_and_si512(_mm512_srli_epi32(v, 8 * k),
+                            _mm512_set1_epi32(0xFF));
+}
+
+KQ_ALWAYS_INLINE void l16_q4_K_body(int n, const char *w, size_t ws,
+                                    const char *x, size_t xs, float *y,
+                                    size_t ys, const int T, const bool pf)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[L16_TOKS], macc[L16_TOKS];
+    UNROLL for (int t = 0; t < T; t++)
+        acc[t] = macc[t] = _mm512_setzero_ps();
+    const int nb = n / QK_K;
+    const char *next = w + L16_ROWS * ws;
+    const size_t pf_step = L16_ROWS * ws / (size_t)nb;
+    for (int i = 0; i < nb; i++) {
+        if (pf) prefetch_span(next + (size_t)i * pf_step, pf_step);
+        const block_q4_K *b[L16_ROWS];
+        const llm_f16 *d[L16_ROWS], *dm[L16_ROWS];
+        uint32_t scm[L16_ROWS][4];
+        const uint8_t *sp[L16_ROWS];
+        UNROLL for (int r = 0; r < L16_ROWS; r++) {
+            b[r] = (const block_q4_K *)(w + (size_t)r * ws) + i;
+            d[r] = &b[r]->d;
+            dm[r] = &b[r]->dmin;
+            k4_scales(b[r]->scales, scm[r]);
+            sp[r] = (const uint8_t *)scm[r];
+        }
+        /* S[0], S[1]: scales 0-3, 4-7; S[2], S[3]: mins 0-3, 4-7. */
+        __m512i S[4];
+        l16_transpose(sp, S);
+        const block_q8_K *by[L16_TOKS];
+        __m512i sumi[L16_TOKS];
+        UNROLL for (int t = 0; t < T; t++) {
+            by[t] = (const block_q8_K *)(x + (size_t)t * xs) + i;
+            sumi[t] = _mm512_setzero_si512();
+        }
+        for (int j = 0; j < QK_K / 64; j++) {
+            const uint8_t *q0[L16_ROWS], *q1[L16_ROWS];
+            UNROLL for (int r = 0; r < L16_ROWS; r++) {
+                q0[r] = b[r]->qs + 32 * j;
+                q1[r] = b[r]->qs + 32 * j + 16;
+            }
+            __m512i G[4], H[4], GL[4], GH[4], HL[4], HH[4];
+            l16_transpose(q0, G);
+            l16_transpose(q1, H);
+            UNROLL for (int g = 0; g < 4; g++) {
+                GL[g] = _mm512_and_si512(G[g], m4);
+                GH[g] = _mm512_and_si512(_mm512_srli_epi16(G[g], 4), m4);
+                HL[g] = _mm512_and_si512(H[g], m4);
+                HH[g] = _mm512_and_si512(_mm512_srli_epi16(H[g], 4), m4);
+            }
+            const __m512i sl = l16_byte(S[j >> 1], (2 * j) & 3);
+            const __m512i sh = l16_byte(S[j >> 1], (2 * j + 1) & 3);
+            UNROLL for (int t = 0; t < T; t++) {
+                const int8_t *q8 = by[t]->qs + 64 * j;
+                __m512i lo = _mm512_setzero_si512(), hi = lo;
+                UNROLL for (int g = 0; g < 4; g++) {
+                    int32_t a0, a1, a2, a3;
+                    memcpy(&a0, q8 + 4 * g, 4);
+                    memcpy(&a1, q8 + 16 + 4 * g, 4);
+                    memcpy(&a2, q8 + 32 + 4 * g, 4);
+                    memcpy(&a3, q8 + 48 + 4 * g, 4);
+                    lo = _mm512_dpbusd_epi32(lo, GL[g], _mm512_set1_epi32(a0));
+                    lo = _mm512_dpbusd_epi32(lo, HL[g], _mm512_set1_epi32(a1));
+                    hi = _mm512_dpbusd_epi32(hi, GH[g], _mm512_set1_epi32(a2));
+                    hi = _mm512_dpbusd_epi32(hi, HH[g], _mm512_set1_epi32(a3));
+                }
+                sumi[t] = _mm512_add_epi32(
+                    sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(lo, sl),
+                                              _mm512_mullo_epi32(hi, sh)));
+            }
+        }
+        /* Mins: lane r pairs (min 2p, min 2p+1) as int16 against the
+         * token's sub-block sums (bs 2p, bs 2p+1), p = 0..3. */
+        __m512i mp[4];
+        UNROLL for (int p = 0; p < 4; p++) {
+            __m512i v = S[2 + (p >> 1)];
+            mp[p] = _mm512_or_si512(
+                l16_byte(v, 2 * (p & 1)),
+                _mm512_slli_epi32(l16_byte(v, 2 * (p & 1) + 1), 16));
+        }
+        const __m512 dv = l16_scales(d), dmv = l16_scales(dm);
+        UNROLL for (int t = 0; t < T; t++) {
+            __m256i b16 = _mm256_loadu_si256((const __m256i *)by[t]->bsums);
+            __m128i bs = _mm_hadd_epi16(_mm256_castsi256_si128(b16),
+                                        _mm256_extracti128_si256(b16, 1));
+            int32_t bsp[4];
+            _mm_storeu_si128((__m128i *)bsp, bs);
+            __m512i ms = _mm512_setzero_si512();
+            UNROLL for (int p = 0; p < 4; p++)
+                ms = _mm512_add_epi32(ms, _mm512_madd_epi16(
+                    mp[p], _mm512_set1_epi32(bsp[p])));
+            const __m512 dy = _mm512_set1_ps(by[t]->d);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dv, dy),
+                                     _mm512_cvtepi32_ps(sumi[t]), acc[t]);
+            macc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dmv, dy),
+                                      _mm512_cvtepi32_ps(ms), macc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < T; t++)
+        _mm512_storeu_ps(y + (size_t)t * ys, _mm512_sub_ps(acc[t], macc[t]));
+}
+
+/* One output with the lanes' float sequence. */
+static KQ_512 void vec_dot_q4_K_l16(int n, float *s, const void *vx,
+                                   const void *vy)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m128 acc = _mm_setzero_ps(), macc = _mm_setzero_ps();
+    for (int i = 0; i < n / QK_K; i++) {
+        const block_q4_K *b = (const block_q4_K *)vx + i;
+        const block_q8_K *by = (const block_q8_K *)vy + i;
+        uint32_t scm[4];
+        k4_scales(b->scales, scm);
+        const uint8_t *sc = (const uint8_t *)scm;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < QK_K / 64; j++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * j));
+            __m256i yl = _mm256_loadu_si256((const __m256i *)(by->qs + 64 * j));
+            __m256i yh = _mm256_loadu_si256(
+                (const __m256i *)(by->qs + 64 * j + 32));
+            __m256i pl = _mm256_madd_epi16(
+                _mm256_set1_epi16(sc[2 * j]),
+                _mm256_maddubs_epi16(_mm256_and_si256(q, m4), yl));
+            __m256i ph = _mm256_madd_epi16(
+                _mm256_set1_epi16(sc[2 * j + 1]),
+                _mm256_maddubs_epi16(
+                    _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), yh));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+        }
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sumi),
+                                   _mm256_extracti128_si256(sumi, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        __m256i b16 = _mm256_loadu_si256((const __m256i *)by->bsums);
+        __m128i bs = _mm_hadd_epi16(_mm256_castsi256_si128(b16),
+                                    _mm256_extracti128_si256(b16, 1));
+        __m128i mins16 = _mm_cvtepu8_epi16(
+            _mm_set_epi32(0, 0, (int)scm[3], (int)scm[2]));
+        __m128i m = _mm_madd_epi16(mins16, bs);
+        m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0x4e));
+        m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0xb1));
+        acc = _mm_fmadd_ss(_mm_set_ss(h2f(b->d) * by->d),
+                           _mm_set_ss((float)_mm_cvtsi128_si32(s4)), acc);
+        macc = _mm_fmadd_ss(_mm_set_ss(h2f(b->dmin) * by->d),
+                            _mm_set_ss((float)_mm_cvtsi128_si32(m)), macc);
+    }
+    *s = _mm_cvtss_f32(_mm_sub_ss(acc, macc));
+}
+
+static KQ_512 void rows_q4_K_l16(int n, const void *w, size_t ws, int nr,
+                                 const void *x, size_t xs, int nt, float *y,
+                                 size_t ys)
+{
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++)
+            vec_dot_q4_K_l16(n, y + (size_t)t * ys + r,
+                             (const char *)w + r * ws,
+                             (const char *)x + t * xs);
+}
+
+static KQ_512 void tile_q4_K_l16(int n, const void *w, size_t ws, int nr,
+                                 const void *x, size_t xs, int nt, float *y,
+                                 size_t ys)
+{
+    const char *wc = w, *xc = x;
+    switch (nr == L16_ROWS ? nt : 0) {
+    case 4: l16_q4_K_body(n, wc, ws, xc, xs, y, ys, 4, false); break;
+    case 3: l16_q4_K_body(n, wc, ws, xc, xs, y, ys, 3, false); break;
+    case 2: l16_q4_K_body(n, wc, ws, xc, xs, y, ys, 2, false); break;
+    case 1: l16_q4_K_body(n, wc, ws, xc, xs, y, ys, 1, false); break;
+    default: rows_q4_K_l16(n, w, ws, nr, x, xs, nt, y, ys); break;
+    }
+}
+
+static KQ_512 void matvec_q4_K_l16(int n, const void *w, size_t ws, int nr,
+                                   const void *x, size_t xs, int nt, float *y,
+                                   size_t ys)
+{
+    if (nr != L16_ROWS || nt != 1)
+        rows_q4_K_l16(n, w, ws, nr, x, xs, nt, y, ys);
+    else
+        l16_q4_K_body(n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,
+                      true);
+}
+
 /* ==== Entry points ======================================================
  * vec_dot is the 1 x 1 instance, matvec the MV_ROWS x 1 one (with
  * prefetch), the tile the TR x TT one. A partial tile with all TR rows
@@ -492,12 +709,6 @@ static KQ_512 void matvec_##NAME(int n, const void *w, size_t ws, int nr,    \
                            (const char *)x + t * xs);                        \
 }
 
-DEFINE_KERNELS(q4_0_q8_0, T32_ROWS, T32_TOKS,
-               b32_kernel(B32_Q4_0, n, w, ws, x, xs, y, ys, R, T, pf))
-DEFINE_KERNELS(q8_0_q8_0, T32_ROWS, T32_TOKS,
-               b32_kernel(B32_Q8_0, n, w, ws, x, xs, y, ys, R, T, pf))
-DEFINE_KERNELS(q4_K_q8_K, K_ROWS, K_TOKS,
-               q4k_kernel(n, w, ws, x, xs, y, ys, R, T, pf))
 DEFINE_KERNELS(q6_K_q8_K, K_ROWS, K_TOKS,
                q6k_kernel(n, w, ws, x, xs, y, ys, R, T, pf))
 
@@ -512,9 +723,16 @@ void KQ_INSTALL(kq_kernels *k)
         k->tile[T] = (kq_tile){ tile_##NAME, R, C };                        \
         k->matvec[T] = (kq_tile){ matvec_##NAME, MV_ROWS, 1 };              \
     } while (0)
-    SET(LLM_Q4_0, q4_0_q8_0, T32_ROWS, T32_TOKS);
-    SET(LLM_Q8_0, q8_0_q8_0, T32_ROWS, T32_TOKS);
-    SET(LLM_Q4_K, q4_K_q8_K, K_ROWS, K_TOKS);
+#define SET_L16(T, NAME)                                                    \
+    do {                                                                    \
+        t[T].vec_dot = vec_dot_##NAME##_l16;                                \
+        k->tile[T] = (kq_tile){ tile_##NAME##_l16, L16_ROWS, L16_TOKS };    \
+        k->matvec[T] = (kq_tile){ matvec_##NAME##_l16, L16_ROWS, 1 };       \
+    } while (0)
+    SET_L16(LLM_Q4_0, q4_0);
+    SET_L16(LLM_Q8_0, q8_0);
+    SET_L16(LLM_Q4_K, q4_K);
+#undef SET_L16
     SET(LLM_Q6_K, q6_K_q8_K, K_ROWS, K_TOKS);
 #undef SET
 }
