@@ -23,7 +23,14 @@ struct llm_gen {
     bool cache_valid;
     int32_t *ptoks;          /* [n_ctx] the new prompt's tokens */
     int32_t n_gen_decoded;   /* generated tokens run through the model */
-    bool prompted, finished, logits_ready;
+    bool pending;            /* toks[n_toks - 1] was sampled and returned
+                                but not decoded yet: llm_gen_next decodes
+                                it first thing next time, so a token
+                                reaches the caller as soon as it is
+                                sampled (time to first token = prompt
+                                evaluation), and the last one of a
+                                generation is never decoded at all */
+    bool prompted, finished;
     char *out;               /* text released by the current call */
     size_t out_len, out_cap;
     char piece[GEN_PIECE_CAP];
@@ -158,7 +165,7 @@ wm_status llm_gen_prompt(llm_gen *g, const char *text, size_t len,
     memset(&g->st, 0, sizeof g->st);
     g->out_len = 0;
     g->n_gen_decoded = 0;
-    g->prompted = g->finished = g->logits_ready = false;
+    g->prompted = g->finished = g->pending = false;
     g->t_gen0 = 0;
 
     int64_t n = llm_tokenize(g->v, text, len, bos, g->p.parse_special,
@@ -201,7 +208,7 @@ wm_status llm_gen_prompt(llm_gen *g, const char *text, size_t len,
                            ? (g->n_toks - keep) / (g->st.prompt_ms / 1e3) : 0;
     g->n_past = g->n_toks;
     g->cache_valid = true;
-    g->prompted = g->logits_ready = true;
+    g->prompted = true;
 
     if (g->p.echo_prompt) {
         for (int32_t i = 0; i < g->n_toks; i++) {
@@ -260,6 +267,18 @@ wm_status llm_gen_next(llm_gen *g, int32_t *tok, const char **text,
         finish(g, LLM_STOP_LENGTH);
         goto out;
     }
+    if (g->pending) {        /* the previous call's token (n_past < n_ctx
+                                was checked before it was returned) */
+        wm_status st = llm_decode(g->ctx, &g->toks[g->n_toks - 1], 1,
+                                  g->n_past, err);
+        if (st) {
+            g->cache_valid = false;
+            return st;
+        }
+        g->pending = false;
+        g->n_past++;
+        g->n_gen_decoded++;
+    }
     int32_t t = llm_sampler_sample(g->smp, llm_ctx_logits(g->ctx));
     *tok = t;
     llm_sampler_accept(g->smp, t);
@@ -287,13 +306,7 @@ wm_status llm_gen_next(llm_gen *g, int32_t *tok, const char **text,
         finish(g, LLM_STOP_CONTEXT);
         goto out;
     }
-    wm_status st = llm_decode(g->ctx, &t, 1, g->n_past, err);
-    if (st) {
-        g->cache_valid = false;
-        return st;
-    }
-    g->n_past++;
-    g->n_gen_decoded++;
+    g->pending = true;
 out:
     *text = g->out;
     *len = g->out_len;

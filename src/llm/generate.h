@@ -83,10 +83,12 @@ WM_INTERNAL void llm_gen_free(llm_gen *g);
 WM_INTERNAL wm_status llm_gen_prompt(llm_gen *g, const char *text,
                                      size_t len, wm_error *err);
 /*
- * Produce one token: sample from the current logits, decode it, and
- * return the text it releases (*text, *len: valid until the next call;
- * possibly empty: held back for a stop string or an incomplete UTF-8
- * sequence). *done becomes true with the reason in the stats; the final
+ * Produce one token: decode the token the previous call returned (if
+ * any), sample from the logits, and return the sampled token and the
+ * text it releases (*text, *len: valid until the next call; possibly
+ * empty: held back for a stop string or an incomplete UTF-8 sequence).
+ * A token is returned before it is decoded, so the first one comes right
+ * after the prompt and the last one of a generation is never decoded. *done becomes true with the reason in the stats; the final
  * call releases whatever was held back.
  */
 WM_INTERNAL wm_status llm_gen_next(llm_gen *g, int32_t *tok,
