@@ -9,10 +9,13 @@
  *     Q8_K, F16, BF16; F32 is used in place) into the pool's scratch,
  *     token rows split across threads.
  *  2. Output rows are cut into row tiles of the kernel's tile height,
- *     numbered from row 0, and each thread takes a contiguous range of
- *     whole tiles. Nothing is reduced across threads, and the kernel that
- *     computes an element depends only on its position, never on the
- *     thread count, so results are bitwise identical for any thread count.
+ *     numbered from row 0, and the threads take chunks of contiguous whole
+ *     tiles from a shared counter (about MM_CHUNKS_PER_THREAD chunks per
+ *     thread: a core slowed down by other work takes fewer, instead of
+ *     holding everyone up at the end of a static split). Nothing is
+ *     reduced across threads, and the kernel that computes an element
+ *     depends only on its position, never on the thread or the thread
+ *     count, so results are bitwise identical for any thread count.
  *  3. n_tok == 1: bandwidth-bound matrix-vector; the ISA's matvec
  *     kernel (several rows per activation block, independent FMA chains)
  *     when it has one, else one vec_dot per row.
@@ -31,11 +34,13 @@
 #include "quant_impl.h"
 #include "threads.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #define MM_TOK_BLOCK 64      /* tokens whose activations share L2 */
 #define MM_ROWS_NO_TILE 8    /* row granularity without a tile kernel */
 #define MM_MAX_W 4           /* matrices per llm_matmul_multi run */
+#define MM_CHUNKS_PER_THREAD 4
 
 typedef struct mm_mat {
     const llm_mat *w;
@@ -58,6 +63,8 @@ typedef struct mm_ctx {
     int n_tok;
     void *xq;                    /* quantised activations */
     size_t xq_stride;            /* bytes per token row in xq */
+    _Atomic int64_t next;        /* first tile of the next chunk */
+    int64_t chunk;               /* tiles per chunk */
 } mm_ctx;
 
 static void mm_quantize_task(void *arg, int ith, int nth)
@@ -102,11 +109,9 @@ static void mm_rows(const mm_ctx *c, const mm_mat *m, int64_t r0, int64_t r1,
     }
 }
 
-static void mm_dot_task(void *arg, int ith, int nth)
+/* Global tiles [g0, g1): their part in each matrix. */
+static void mm_tiles(const mm_ctx *c, int64_t g0, int64_t g1)
 {
-    mm_ctx *c = arg;
-    /* Global tile range of this thread, then its part in each matrix. */
-    int64_t g0 = c->n_tiles * ith / nth, g1 = c->n_tiles * (ith + 1) / nth;
     int64_t base = 0;
     for (int i = 0; i < c->n_w && base < g1; base += c->m[i].n_tiles, i++) {
         const mm_mat *m = &c->m[i];
@@ -123,6 +128,20 @@ static void mm_dot_task(void *arg, int ith, int nth)
             int t1 = c->n_tok - t < MM_TOK_BLOCK ? c->n_tok : t + MM_TOK_BLOCK;
             mm_rows(c, m, r0, r1, t, t1);
         }
+    }
+}
+
+static void mm_dot_task(void *arg, int ith, int nth)
+{
+    (void)ith;
+    (void)nth;
+    mm_ctx *c = arg;
+    for (;;) {
+        int64_t g0 = atomic_fetch_add_explicit(&c->next, c->chunk,
+                                               memory_order_relaxed);
+        if (g0 >= c->n_tiles) return;
+        mm_tiles(c, g0, g0 + c->chunk < c->n_tiles ? g0 + c->chunk
+                                                    : c->n_tiles);
     }
 }
 
@@ -176,6 +195,10 @@ static void mm_run(llm_pool *pool, mm_ctx *c)
         else
             llm_pool_run(pool, mm_quantize_task, c);
     }
+    int nth = pool ? llm_pool_size(pool) : 1;
+    c->chunk = c->n_tiles / ((int64_t)nth * MM_CHUNKS_PER_THREAD);
+    if (c->chunk < 1) c->chunk = 1;
+    atomic_store_explicit(&c->next, 0, memory_order_relaxed);
     llm_pool_run(pool, mm_dot_task, c);
     free(own);
 }
