@@ -704,12 +704,12 @@ static int cmd_run(int argc, char **argv) {
         goto out;
     }
     /* A --listen on port 0 got a free port: say which. */
-    for (int i = 0; i < o.n_listen; i++) {
-        const char *colon = strrchr(o.listen[i], ':');
+    for (int k = 0; k < o.n_listen; k++) {
+        const char *colon = strrchr(o.listen[k], ':');
         if (colon && !strcmp(colon, ":0"))
             fprintf(stderr, "wasmind: listening on %.*s:%d\n",
-                    (int)(colon - o.listen[i]), o.listen[i],
-                    o.listen_ports[i]);
+                    (int)(colon - o.listen[k]), o.listen[k],
+                    o.listen_ports[k]);
     }
     if (invoke) {
         rc = invoke_export(inst, invoke, gargc - 1, gargv + 1);
