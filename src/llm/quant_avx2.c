@@ -417,75 +417,6 @@ KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
             y[(size_t)t * ys + r] = hsum_ps(acc[r][t]) - hsum4_ps(macc[r][t]);
 }
 
-KQ_ALWAYS_INLINE void q6k_kernel(int n, const void *w, size_t ws,
-                                 const void *x, size_t xs, float *y,
-                                 size_t ys, const int R, const int T)
-{
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
-    const __m256i m32 = _mm256_set1_epi8(32);
-    __m256 acc[K_ROWS][K_TOKS];
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
-    for (int i = 0; i < n / QK_K; i++) {
-        const block_q6_K *bx[K_ROWS];
-        const block_q8_K *by[K_TOKS];
-        UNROLL for (int r = 0; r < R; r++)
-            bx[r] = (const block_q6_K *)((const char *)w + r * ws) + i;
-        UNROLL for (int t = 0; t < T; t++)
-            by[t] = (const block_q8_K *)((const char *)x + t * xs) + i;
-        __m256i sumi[K_ROWS][K_TOKS];
-        UNROLL for (int r = 0; r < R; r++)
-            UNROLL for (int t = 0; t < T; t++) sumi[r][t] = _mm256_setzero_si256();
-        for (int j = 0; j < QK_K / 128; j++) {
-            __m256i q[K_ROWS][4], s[K_ROWS][4];
-            UNROLL for (int r = 0; r < R; r++) {
-                const uint8_t *ql = bx[r]->ql + 64 * j;
-                __m256i l1 = _mm256_loadu_si256((const __m256i *)ql);
-                __m256i l2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-                __m256i h = _mm256_loadu_si256(
-                    (const __m256i *)(bx[r]->qh + 32 * j));
-                q[r][0] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                    _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
-                q[r][1] = _mm256_or_si256(_mm256_and_si256(l2, m4),
-                    _mm256_slli_epi16(_mm256_and_si256(
-                        _mm256_srli_epi16(h, 2), m3), 4));
-                q[r][2] = _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                    _mm256_slli_epi16(_mm256_and_si256(
-                        _mm256_srli_epi16(h, 4), m3), 4));
-                q[r][3] = _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16(l2, 4), m4),
-                    _mm256_slli_epi16(_mm256_and_si256(
-                        _mm256_srli_epi16(h, 6), m3), 4));
-                const int8_t *sc = bx[r]->scales + 8 * j;
-                UNROLL for (int k = 0; k < 4; k++)
-                    s[r][k] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]),
-                                               _mm_set1_epi16(sc[2 * k]));
-            }
-            UNROLL for (int t = 0; t < T; t++) {
-                UNROLL for (int k = 0; k < 4; k++) {
-                    __m256i q8 = _mm256_loadu_si256(
-                        (const __m256i *)(by[t]->qs + 128 * j + 32 * k));
-                    __m256i q8s = _mm256_maddubs_epi16(m32, q8);
-                    UNROLL for (int r = 0; r < R; r++) {
-                        __m256i p = _mm256_sub_epi16(
-                            _mm256_maddubs_epi16(q[r][k], q8), q8s);
-                        sumi[r][t] = _mm256_add_epi32(
-                            sumi[r][t], _mm256_madd_epi16(s[r][k], p));
-                    }
-                }
-            }
-        }
-        UNROLL for (int r = 0; r < R; r++)
-            UNROLL for (int t = 0; t < T; t++)
-                acc[r][t] = _mm256_fmadd_ps(
-                    _mm256_set1_ps(by[t]->d * h2f(bx[r]->d)),
-                    _mm256_cvtepi32_ps(sumi[r][t]), acc[r][t]);
-    }
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int t = 0; t < T; t++) y[(size_t)t * ys + r] = hsum_ps(acc[r][t]);
-}
-
 #define DEFINE_KTILE(NAME, CALL)                                             \
 static KQ_AVX2 void vec_dot_##NAME##_avx2(int n, float *s, const void *vx,   \
                                           const void *vy)                    \
@@ -513,7 +444,6 @@ static KQ_AVX2 void tile_##NAME##_avx2(int n, const void *w, size_t ws,      \
 }
 
 DEFINE_KTILE(q5_K_q8_K, q45k_kernel(true, n, w, ws, x, xs, y, ys, R, T))
-DEFINE_KTILE(q6_K_q8_K, q6k_kernel(n, w, ws, x, xs, y, ys, R, T))
 
 /* ==== Float dot products ================================================
  * Four 8-wide FMA chains (latency hiding), summed in a fixed order; the
@@ -1125,6 +1055,203 @@ static KQ_AVX2 void matvec_q4_K_rl_avx2(int n, const void *w, size_t ws,
                      1);
 }
 
+/* ==== Q6_K: eight rows in the eight lanes ===============================
+ * Per 128-element half and 16-byte part, the 8 rows' ql and qh bytes
+ * transposed; the 6-bit quants rebuilt per 4-byte group (lane r = row r),
+ * two maddubs per int16 (63 * 127 * 4 fits), madd by the rows' signed
+ * sub-block scales. The "- 32" is -32 * sum(scale * bsum) per sub-block,
+ * from the Q8_K block sums. Float part per output and super-block:
+ * acc = fma(d * dy, (float)isum, acc), as vec_dot below does with
+ * scalar float ops. */
+
+static KQ_AVX2 void vec_dot_q6_K_rl_avx2(int n, float *s, const void *vx,
+                                         const void *vy)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    const __m256i m32 = _mm256_set1_epi8(32);
+    __m128 acc = _mm_setzero_ps();
+    for (int i = 0; i < n / QK_K; i++) {
+        const block_q6_K *b = (const block_q6_K *)vx + i;
+        const block_q8_K *by = (const block_q8_K *)vy + i;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < QK_K / 128; j++) {
+            const uint8_t *ql = b->ql + 64 * j;
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)ql);
+            __m256i l2 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            __m256i h = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * j));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l2, m4),
+                _mm256_slli_epi16(_mm256_and_si256(
+                    _mm256_srli_epi16(h, 2), m3), 4));
+            q[2] = _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                _mm256_slli_epi16(_mm256_and_si256(
+                    _mm256_srli_epi16(h, 4), m3), 4));
+            q[3] = _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(l2, 4), m4),
+                _mm256_slli_epi16(_mm256_and_si256(
+                    _mm256_srli_epi16(h, 6), m3), 4));
+            const int8_t *sc = b->scales + 8 * j;
+            for (int k = 0; k < 4; k++) {
+                __m256i sk = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]),
+                                              _mm_set1_epi16(sc[2 * k]));
+                __m256i q8 = _mm256_loadu_si256(
+                    (const __m256i *)(by->qs + 128 * j + 32 * k));
+                __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], q8),
+                                             _mm256_maddubs_epi16(m32, q8));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(sk, p));
+            }
+        }
+        acc = _mm_fmadd_ss(_mm_set_ss(h2f(b->d) * by->d),
+                           _mm_set_ss((float)hsum_i32(sumi)), acc);
+    }
+    *s = _mm_cvtss_f32(acc);
+}
+
+/* Lane r: signed byte k (0..3) of lane r of v, as the int16 pair. */
+KQ_ALWAYS_INLINE __m256i rl_sbyte_pair(__m256i v, int k)
+{
+    __m256i b = _mm256_srai_epi32(_mm256_slli_epi32(v, 24 - 8 * k), 24);
+    return _mm256_or_si256(_mm256_and_si256(b, _mm256_set1_epi32(0xFFFF)),
+                           _mm256_slli_epi32(b, 16));
+}
+
+KQ_ALWAYS_INLINE void rl_q6_K_body(int n, const char *w, size_t ws,
+                                   const char *x, size_t xs, float *y,
+                                   size_t ys, const int T, const int prefetch)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    __m256 acc[RL_TOKS];
+    UNROLL for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+    const int nb = n / QK_K;
+    const char *next = w + RL_ROWS * ws;
+    const size_t pf_step = RL_ROWS * ws / (size_t)nb;
+    for (int i = 0; i < nb; i++) {
+        if (prefetch)
+            for (size_t o = 0; o < pf_step; o += 64)
+                _mm_prefetch(next + (size_t)i * pf_step + o, _MM_HINT_T0);
+        const block_q6_K *b[RL_ROWS];
+        const uint8_t *sp[RL_ROWS];
+        const llm_f16 *d[RL_ROWS];
+        UNROLL for (int r = 0; r < RL_ROWS; r++) {
+            b[r] = (const block_q6_K *)(w + (size_t)r * ws) + i;
+            sp[r] = (const uint8_t *)b[r]->scales;
+            d[r] = &b[r]->d;
+        }
+        __m256i SC[4];           /* dword r of SC[g]: scales 4g..4g+3 */
+        rl_transpose(sp, SC);
+        const block_q8_K *by[RL_TOKS];
+        __m256i sumi[RL_TOKS];
+        UNROLL for (int t = 0; t < T; t++) {
+            by[t] = (const block_q8_K *)(x + (size_t)t * xs) + i;
+            /* -32 * sum over sub-blocks of scale * bsum */
+            __m256i c = _mm256_setzero_si256();
+            UNROLL for (int m = 0; m < 8; m++) {
+                __m256i lo = rl_sbyte_pair(SC[m >> 1], (2 * m) & 3);
+                __m256i hi = rl_sbyte_pair(SC[m >> 1], (2 * m + 1) & 3);
+                __m256i pair = _mm256_or_si256(
+                    _mm256_and_si256(lo, _mm256_set1_epi32(0xFFFF)),
+                    _mm256_slli_epi32(hi, 16));
+                int32_t bs;
+                memcpy(&bs, &by[t]->bsums[2 * m], 4);
+                c = _mm256_add_epi32(c, _mm256_madd_epi16(
+                                            pair, _mm256_set1_epi32(bs)));
+            }
+            sumi[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                       _mm256_slli_epi32(c, 5));
+        }
+        for (int j = 0; j < QK_K / 128; j++) {
+            UNROLL for (int p = 0; p < 2; p++) {
+                const uint8_t *a1[RL_ROWS], *a2[RL_ROWS], *ah[RL_ROWS];
+                UNROLL for (int r = 0; r < RL_ROWS; r++) {
+                    a1[r] = b[r]->ql + 64 * j + 16 * p;
+                    a2[r] = b[r]->ql + 64 * j + 32 + 16 * p;
+                    ah[r] = b[r]->qh + 32 * j + 16 * p;
+                }
+                __m256i L1[4], L2[4], H[4];
+                rl_transpose(a1, L1);
+                rl_transpose(a2, L2);
+                rl_transpose(ah, H);
+                UNROLL for (int k = 0; k < 4; k++) {
+                    const int sb = 8 * j + 2 * k + p;   /* sub-block */
+                    const __m256i sc = rl_sbyte_pair(SC[sb >> 2], sb & 3);
+                    __m256i W[4];
+                    UNROLL for (int g = 0; g < 4; g++) {
+                        __m256i l = k & 1 ? L2[g] : L1[g];
+                        if (k >= 2) l = _mm256_srli_epi16(l, 4);
+                        __m256i hb = _mm256_and_si256(
+                            _mm256_srli_epi16(H[g], 2 * k), m3);
+                        W[g] = _mm256_or_si256(_mm256_and_si256(l, m4),
+                                               _mm256_slli_epi16(hb, 4));
+                    }
+                    UNROLL for (int t = 0; t < T; t++) {
+                        const int8_t *q8 =
+                            by[t]->qs + 128 * j + 32 * k + 16 * p;
+                        int32_t v0, v1, v2, v3;
+                        memcpy(&v0, q8, 4);
+                        memcpy(&v1, q8 + 4, 4);
+                        memcpy(&v2, q8 + 8, 4);
+                        memcpy(&v3, q8 + 12, 4);
+                        __m256i s0 = _mm256_add_epi16(
+                            _mm256_maddubs_epi16(W[0], _mm256_set1_epi32(v0)),
+                            _mm256_maddubs_epi16(W[1], _mm256_set1_epi32(v1)));
+                        __m256i s1 = _mm256_add_epi16(
+                            _mm256_maddubs_epi16(W[2], _mm256_set1_epi32(v2)),
+                            _mm256_maddubs_epi16(W[3], _mm256_set1_epi32(v3)));
+                        sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(
+                            _mm256_madd_epi16(s0, sc),
+                            _mm256_madd_epi16(s1, sc)));
+                    }
+                }
+            }
+        }
+        const __m256 dv = rl_scales(d);
+        UNROLL for (int t = 0; t < T; t++)
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dv, _mm256_set1_ps(by[t]->d)),
+                                     _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+    }
+    UNROLL for (int t = 0; t < T; t++)
+        _mm256_storeu_ps(y + (size_t)t * ys, acc[t]);
+}
+
+static KQ_AVX2 void rows_q6_K_rl_avx2(int n, const void *w, size_t ws, int nr,
+                                      const void *x, size_t xs, int nt,
+                                      float *y, size_t ys)
+{
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++)
+            vec_dot_q6_K_rl_avx2(n, y + (size_t)t * ys + r,
+                                 (const char *)w + r * ws,
+                                 (const char *)x + t * xs);
+}
+
+static KQ_AVX2 void tile_q6_K_rl_avx2(int n, const void *w, size_t ws, int nr,
+                                      const void *x, size_t xs, int nt,
+                                      float *y, size_t ys)
+{
+    const char *wc = w, *xc = x;
+    switch (nr == RL_ROWS ? nt : 0) {
+    case 4: rl_q6_K_body(n, wc, ws, xc, xs, y, ys, 4, 0); break;
+    case 3: rl_q6_K_body(n, wc, ws, xc, xs, y, ys, 3, 0); break;
+    case 2: rl_q6_K_body(n, wc, ws, xc, xs, y, ys, 2, 0); break;
+    case 1: rl_q6_K_body(n, wc, ws, xc, xs, y, ys, 1, 0); break;
+    default: rows_q6_K_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys); break;
+    }
+}
+
+static KQ_AVX2 void matvec_q6_K_rl_avx2(int n, const void *w, size_t ws,
+                                        int nr, const void *x, size_t xs,
+                                        int nt, float *y, size_t ys)
+{
+    if (nr != RL_ROWS || nt != 1)
+        rows_q6_K_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys);
+    else
+        rl_q6_K_body(n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,
+                     1);
+}
+
 static KQ_AVX2 void f16_to_f32_row_avx2(const llm_f16 *src, float *dst,
                                         int64_t n)
 {
@@ -1171,10 +1298,11 @@ void kq_avx2_install(kq_kernels *k)
     SET(LLM_Q5_1, q5_1_q8_1, T32_ROWS, T32_TOKS);
     SET(LLM_Q4_K, q4_K_rl, RL_ROWS, RL_TOKS);
     SET(LLM_Q5_K, q5_K_q8_K, K_ROWS, K_TOKS);
-    SET(LLM_Q6_K, q6_K_q8_K, K_ROWS, K_TOKS);
+    SET(LLM_Q6_K, q6_K_rl, RL_ROWS, RL_TOKS);
     k->matvec[LLM_Q4_0] = (kq_tile){ matvec_q4_0_rl_avx2, RL_ROWS, 1 };
     k->matvec[LLM_Q8_0] = (kq_tile){ matvec_q8_0_rl_avx2, RL_ROWS, 1 };
     k->matvec[LLM_Q4_K] = (kq_tile){ matvec_q4_K_rl_avx2, RL_ROWS, 1 };
+    k->matvec[LLM_Q6_K] = (kq_tile){ matvec_q6_K_rl_avx2, RL_ROWS, 1 };
     SET_MV(LLM_Q4_1, q4_1_q8_1);
     SET_MV(LLM_Q5_0, q5_0_q8_0);
     SET_MV(LLM_Q5_1, q5_1_q8_1);
