@@ -295,11 +295,12 @@ DEFINE_BLOCK32(q4_1_q8_1, unpack_q4_1, act_q8_1, STEP_OFFSET)
 DEFINE_BLOCK32(q5_1_q8_1, unpack_q5_1, act_q8_1, STEP_OFFSET)
 
 /* ==== K-quants ==========================================================
- * Each kernel is one always-inline body over an R x T tile; vec_dot is
+ * Q5_K (Q4_K and Q6_K have lanes kernels further down; k4_scales below
+ * serves both): one always-inline body over an R x T tile; vec_dot is
  * the 1 x 1 instance and the tile kernel the K_ROWS x K_TOKS one. The
  * integer part of a super-block is exact in any order, and the float part
- * (one FMA per super-block per output, plus the mins term for Q4_K/Q5_K)
- * is the same sequence in both, so the two agree bit for bit. */
+ * (one FMA per super-block per output, plus the mins term) is the same
+ * sequence in both, so the two agree bit for bit. */
 
 #ifndef K_ROWS
 #define K_ROWS 2
