@@ -27,13 +27,6 @@ static inline KQ_AVX2 float hsum_ps(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-static inline KQ_AVX2 float hsum4_ps(__m128 s)
-{
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 static inline KQ_AVX2 int hsum_i32(__m256i v)
 {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v),
@@ -294,20 +287,8 @@ DEFINE_BLOCK32(q5_0_q8_0, unpack_q5_0, act_q8_0, STEP_SIGNED)
 DEFINE_BLOCK32(q4_1_q8_1, unpack_q4_1, act_q8_1, STEP_OFFSET)
 DEFINE_BLOCK32(q5_1_q8_1, unpack_q5_1, act_q8_1, STEP_OFFSET)
 
-/* ==== K-quants ==========================================================
- * Q5_K (Q4_K and Q6_K have lanes kernels further down; k4_scales below
- * serves both): one always-inline body over an R x T tile; vec_dot is
- * the 1 x 1 instance and the tile kernel the K_ROWS x K_TOKS one. The
- * integer part of a super-block is exact in any order, and the float part
- * (one FMA per super-block per output, plus the mins term) is the same
- * sequence in both, so the two agree bit for bit. */
+/* ==== K-quants: helpers (the kernels are the lanes ones below) ========= */
 
-#ifndef K_ROWS
-#define K_ROWS 2
-#endif
-#ifndef K_TOKS
-#define K_TOKS 4
-#endif
 #define KQ_ALWAYS_INLINE static inline __attribute__((always_inline)) KQ_AVX2
 
 /* Unpack Q4_K/Q5_K's 12 scale bytes into 8 scales (bytes 0..7) and 8
@@ -323,128 +304,6 @@ static inline void k4_scales(const uint8_t *s12, uint32_t out[4])
     out[2] = u[1] & km1;
     out[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
 }
-
-KQ_ALWAYS_INLINE void q45k_kernel(bool five, int n, const void *w, size_t ws,
-                                  const void *x, size_t xs, float *y,
-                                  size_t ys, const int R, const int T)
-{
-    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
-    __m256 acc[K_ROWS][K_TOKS];
-    __m128 macc[K_ROWS][K_TOKS];    /* mins term, 4 lanes */
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int t = 0; t < T; t++) {
-            acc[r][t] = _mm256_setzero_ps();
-            macc[r][t] = _mm_setzero_ps();
-        }
-    /* Q4_K and Q5_K share d, dmin, scales and qs offsets; only Q5_K has qh
-     * (and a different block size). */
-    const size_t bsz = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
-    for (int i = 0; i < n / QK_K; i++) {
-        const uint8_t *bx[K_ROWS];
-        const block_q8_K *by[K_TOKS];
-        uint32_t scm[K_ROWS][4];     /* 8 scales, then 8 mins (bytes) */
-        __m128i mins16[K_ROWS];
-        float dx[K_ROWS], dmx[K_ROWS];
-        __m256i hb[K_ROWS];
-        UNROLL for (int r = 0; r < R; r++) {
-            bx[r] = (const uint8_t *)w + r * ws + (size_t)i * bsz;
-            const block_q4_K *b4 = (const block_q4_K *)bx[r];
-            dx[r] = h2f(b4->d);
-            dmx[r] = h2f(b4->dmin);
-            k4_scales(b4->scales, scm[r]);
-            mins16[r] = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)scm[r][3],
-                                                        (int)scm[r][2]));
-            if (five)
-                hb[r] = _mm256_loadu_si256(
-                    (const __m256i *)((const block_q5_K *)bx[r])->qh);
-        }
-        UNROLL for (int t = 0; t < T; t++)
-            by[t] = (const block_q8_K *)((const char *)x + t * xs) + i;
-        __m256i sumi[K_ROWS][K_TOKS];
-        UNROLL for (int r = 0; r < R; r++)
-            UNROLL for (int t = 0; t < T; t++) sumi[r][t] = _mm256_setzero_si256();
-        for (int j = 0; j < QK_K / 64; j++) {
-            __m256i lo[K_ROWS], hi[K_ROWS], sl[K_ROWS], sh[K_ROWS];
-            UNROLL for (int r = 0; r < R; r++) {
-                const uint8_t *qs = five ? ((const block_q5_K *)bx[r])->qs
-                                         : ((const block_q4_K *)bx[r])->qs;
-                __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
-                lo[r] = _mm256_and_si256(q, m4);
-                hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-                if (five) {
-                    __m256i h = hb[r];
-                    lo[r] = _mm256_or_si256(lo[r], _mm256_slli_epi16(
-                        _mm256_and_si256(h, one), 4));
-                    hi[r] = _mm256_or_si256(hi[r], _mm256_slli_epi16(
-                        _mm256_and_si256(_mm256_srli_epi16(h, 1), one), 4));
-                    hb[r] = _mm256_srli_epi16(h, 2);
-                }
-                const uint8_t *sc = (const uint8_t *)scm[r];
-                sl[r] = _mm256_set1_epi16(sc[2 * j]);
-                sh[r] = _mm256_set1_epi16(sc[2 * j + 1]);
-            }
-            UNROLL for (int t = 0; t < T; t++) {
-                const int8_t *q8 = by[t]->qs + 64 * j;
-                __m256i yl = _mm256_loadu_si256((const __m256i *)q8);
-                __m256i yh = _mm256_loadu_si256((const __m256i *)(q8 + 32));
-                UNROLL for (int r = 0; r < R; r++) {
-                    __m256i pl = _mm256_madd_epi16(
-                        sl[r], _mm256_maddubs_epi16(lo[r], yl));
-                    __m256i ph = _mm256_madd_epi16(
-                        sh[r], _mm256_maddubs_epi16(hi[r], yh));
-                    sumi[r][t] = _mm256_add_epi32(sumi[r][t],
-                                                  _mm256_add_epi32(pl, ph));
-                }
-            }
-        }
-        UNROLL for (int t = 0; t < T; t++) {
-            /* sums of the 8 sub-blocks of 32 activations, from bsums */
-            __m256i b16 = _mm256_loadu_si256((const __m256i *)by[t]->bsums);
-            __m128i bs = _mm_hadd_epi16(_mm256_castsi256_si128(b16),
-                                        _mm256_extracti128_si256(b16, 1));
-            UNROLL for (int r = 0; r < R; r++) {
-                acc[r][t] = _mm256_fmadd_ps(
-                    _mm256_set1_ps(by[t]->d * dx[r]),
-                    _mm256_cvtepi32_ps(sumi[r][t]), acc[r][t]);
-                macc[r][t] = _mm_fmadd_ps(
-                    _mm_set1_ps(by[t]->d * dmx[r]),
-                    _mm_cvtepi32_ps(_mm_madd_epi16(mins16[r], bs)),
-                    macc[r][t]);
-            }
-        }
-    }
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int t = 0; t < T; t++)
-            y[(size_t)t * ys + r] = hsum_ps(acc[r][t]) - hsum4_ps(macc[r][t]);
-}
-
-#define DEFINE_KTILE(NAME, CALL)                                             \
-static KQ_AVX2 void vec_dot_##NAME##_avx2(int n, float *s, const void *vx,   \
-                                          const void *vy)                    \
-{                                                                            \
-    const void *w = vx, *x = vy;                                             \
-    const size_t ws = 0, xs = 0, ys = 0;                                     \
-    float *y = s;                                                            \
-    const int R = 1, T = 1;                                                  \
-    CALL;                                                                    \
-}                                                                            \
-static KQ_AVX2 void tile_##NAME##_avx2(int n, const void *w, size_t ws,      \
-                                       int nr, const void *x, size_t xs,     \
-                                       int nt, float *y, size_t ys)          \
-{                                                                            \
-    if (nr == K_ROWS && nt == K_TOKS) {                                      \
-        const int R = K_ROWS, T = K_TOKS;                                    \
-        CALL;                                                                \
-        return;                                                              \
-    }                                                                        \
-    for (int r = 0; r < nr; r++)                                             \
-        for (int t = 0; t < nt; t++)                                         \
-            vec_dot_##NAME##_avx2(n, y + (size_t)t * ys + r,                 \
-                                  (const char *)w + r * ws,                  \
-                                  (const char *)x + t * xs);                 \
-}
-
-DEFINE_KTILE(q5_K_q8_K, q45k_kernel(true, n, w, ws, x, xs, y, ys, R, T))
 
 /* ==== Float dot products ================================================
  * Four 8-wide FMA chains (latency hiding), summed in a fixed order; the
@@ -855,32 +714,45 @@ DEFINE_RL(q8_0, true, unpack_q8_0)
  * term) exact integers; the result is acc - macc. vec_dot spells the same
  * out with scalar ops, so tile, matvec and vec_dot agree bit for bit. */
 
-/* One output of a Q4_K row against a Q8_K row, with the lanes' order of
- * float operations. */
-static KQ_AVX2 void vec_dot_q4_K_rl_avx2(int n, float *s, const void *vx,
-                                         const void *vy)
+/* One output of a Q4_K (five false) or Q5_K row against a Q8_K row, with
+ * the lanes' order of float operations. Q4_K and Q5_K share d, dmin and
+ * scales; Q5_K adds qh (the fifth bits) before qs. */
+KQ_ALWAYS_INLINE void rl_k45_dot(const bool five, int n, float *s,
+                                 const void *vx, const void *vy)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    const size_t bsz = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
     __m128 acc = _mm_setzero_ps(), macc = _mm_setzero_ps();
     for (int i = 0; i < n / QK_K; i++) {
-        const block_q4_K *b = (const block_q4_K *)vx + i;
+        const block_q4_K *b =
+            (const block_q4_K *)((const char *)vx + (size_t)i * bsz);
+        const uint8_t *qs = five ? ((const block_q5_K *)b)->qs : b->qs;
+        __m256i hb = five ? _mm256_loadu_si256(
+                                (const __m256i *)((const block_q5_K *)b)->qh)
+                          : _mm256_setzero_si256();
         const block_q8_K *by = (const block_q8_K *)vy + i;
         uint32_t scm[4];
         k4_scales(b->scales, scm);
         const uint8_t *sc = (const uint8_t *)scm;
         __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < QK_K / 64; j++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * j));
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
             __m256i yl = _mm256_loadu_si256((const __m256i *)(by->qs + 64 * j));
             __m256i yh = _mm256_loadu_si256(
                 (const __m256i *)(by->qs + 64 * j + 32));
-            __m256i pl = _mm256_madd_epi16(
-                _mm256_set1_epi16(sc[2 * j]),
-                _mm256_maddubs_epi16(_mm256_and_si256(q, m4), yl));
-            __m256i ph = _mm256_madd_epi16(
-                _mm256_set1_epi16(sc[2 * j + 1]),
-                _mm256_maddubs_epi16(
-                    _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), yh));
+            __m256i lo = _mm256_and_si256(q, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (five) {
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(
+                    _mm256_and_si256(hb, one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(
+                    _mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
+                hb = _mm256_srli_epi16(hb, 2);
+            }
+            __m256i pl = _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j]),
+                                           _mm256_maddubs_epi16(lo, yl));
+            __m256i ph = _mm256_madd_epi16(_mm256_set1_epi16(sc[2 * j + 1]),
+                                           _mm256_maddubs_epi16(hi, yh));
             sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
         }
         __m256i b16 = _mm256_loadu_si256((const __m256i *)by->bsums);
@@ -909,12 +781,16 @@ KQ_ALWAYS_INLINE __m256i rl_scale_pair(__m256i v, int k)
     return _mm256_or_si256(b, _mm256_slli_epi32(b, 16));
 }
 
-/* 8 rows x T tokens of Q4_K (T and prefetch constants after inlining). */
-KQ_ALWAYS_INLINE void rl_q4_K_body(int n, const char *w, size_t ws,
-                                   const char *x, size_t xs, float *y,
-                                   size_t ys, const int T, const int prefetch)
+/* 8 rows x T tokens of Q4_K or Q5_K (five, T and prefetch constants
+ * after inlining). Q5_K's values reach 31: its maddubs go four to an
+ * int16 sum (4 * 2 * 31 * 127 fits), Q4_K's eight. */
+KQ_ALWAYS_INLINE void rl_k45_body(const bool five, int n, const char *w,
+                                  size_t ws, const char *x, size_t xs,
+                                  float *y, size_t ys, const int T,
+                                  const int prefetch)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    const size_t bsz = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
     __m256 acc[RL_TOKS], macc[RL_TOKS];
     UNROLL for (int t = 0; t < T; t++)
         acc[t] = macc[t] = _mm256_setzero_ps();
@@ -926,16 +802,26 @@ KQ_ALWAYS_INLINE void rl_q4_K_body(int n, const char *w, size_t ws,
         const llm_f16 *d[RL_ROWS], *dm[RL_ROWS];
         uint32_t scm[RL_ROWS][4];
         const uint8_t *sp[RL_ROWS];
+        const uint8_t *qsr[RL_ROWS], *qh0[RL_ROWS], *qh1[RL_ROWS];
         UNROLL for (int r = 0; r < RL_ROWS; r++) {
-            b[r] = (const block_q4_K *)(w + (size_t)r * ws) + i;
+            b[r] = (const block_q4_K *)(w + (size_t)r * ws + (size_t)i * bsz);
             d[r] = &b[r]->d;
             dm[r] = &b[r]->dmin;
             k4_scales(b[r]->scales, scm[r]);
             sp[r] = (const uint8_t *)scm[r];
+            qsr[r] = five ? ((const block_q5_K *)b[r])->qs : b[r]->qs;
+            qh0[r] = five ? ((const block_q5_K *)b[r])->qh : NULL;
+            qh1[r] = five ? qh0[r] + 16 : NULL;
         }
         /* S[0], S[1]: scales 0-3, 4-7; S[2], S[3]: mins 0-3, 4-7. */
-        __m256i S[4];
+        __m256i S[4], QA[4], QB[4];
         rl_transpose(sp, S);
+        if (five) {              /* qh byte l: the fifth bits of element l
+                                    of each 32 (bit 2j: chunk j's low
+                                    half, 2j+1: its high half) */
+            rl_transpose(qh0, QA);
+            rl_transpose(qh1, QB);
+        }
         const block_q8_K *by[RL_TOKS];
         __m256i sumi[RL_TOKS];
         UNROLL for (int t = 0; t < T; t++) {
@@ -954,37 +840,62 @@ KQ_ALWAYS_INLINE void rl_q4_K_body(int n, const char *w, size_t ws,
             }
             const uint8_t *q0[RL_ROWS], *q1[RL_ROWS];
             UNROLL for (int r = 0; r < RL_ROWS; r++) {
-                q0[r] = b[r]->qs + 32 * j;
-                q1[r] = b[r]->qs + 32 * j + 16;
+                q0[r] = qsr[r] + 32 * j;
+                q1[r] = qsr[r] + 32 * j + 16;
             }
-            __m256i G[4], H[4];
+            __m256i G[4], H[4], GL[4], GH[4], HL[4], HH[4];
             rl_transpose(q0, G);
             rl_transpose(q1, H);
+            UNROLL for (int g = 0; g < 4; g++) {
+                GL[g] = _mm256_and_si256(G[g], m4);
+                GH[g] = _mm256_and_si256(_mm256_srli_epi16(G[g], 4), m4);
+                HL[g] = _mm256_and_si256(H[g], m4);
+                HH[g] = _mm256_and_si256(_mm256_srli_epi16(H[g], 4), m4);
+                if (five) {
+                    const __m128i c0 = _mm_cvtsi32_si128(2 * j);
+                    const __m128i c1 = _mm_cvtsi32_si128(2 * j + 1);
+                    GL[g] = _mm256_or_si256(GL[g], _mm256_slli_epi16(
+                        _mm256_and_si256(_mm256_srl_epi16(QA[g], c0), one), 4));
+                    GH[g] = _mm256_or_si256(GH[g], _mm256_slli_epi16(
+                        _mm256_and_si256(_mm256_srl_epi16(QA[g], c1), one), 4));
+                    HL[g] = _mm256_or_si256(HL[g], _mm256_slli_epi16(
+                        _mm256_and_si256(_mm256_srl_epi16(QB[g], c0), one), 4));
+                    HH[g] = _mm256_or_si256(HH[g], _mm256_slli_epi16(
+                        _mm256_and_si256(_mm256_srl_epi16(QB[g], c1), one), 4));
+                }
+            }
             const __m256i sl = rl_scale_pair(S[j >> 1], (2 * j) & 3);
             const __m256i sh = rl_scale_pair(S[j >> 1], (2 * j + 1) & 3);
             UNROLL for (int t = 0; t < T; t++) {
                 const int8_t *q8 = by[t]->qs + 64 * j;
-                __m256i lo = _mm256_setzero_si256(), hi = lo;
+                __m256i lg = _mm256_setzero_si256(), lh = lg, hg = lg, hh = lg;
                 UNROLL for (int g = 0; g < 4; g++) {
                     int32_t a0, a1, a2, a3;
                     memcpy(&a0, q8 + 4 * g, 4);
                     memcpy(&a1, q8 + 16 + 4 * g, 4);
                     memcpy(&a2, q8 + 32 + 4 * g, 4);
                     memcpy(&a3, q8 + 48 + 4 * g, 4);
-                    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(
-                        _mm256_and_si256(G[g], m4), _mm256_set1_epi32(a0)));
-                    lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(
-                        _mm256_and_si256(H[g], m4), _mm256_set1_epi32(a1)));
-                    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(
-                        _mm256_and_si256(_mm256_srli_epi16(G[g], 4), m4),
-                        _mm256_set1_epi32(a2)));
-                    hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(
-                        _mm256_and_si256(_mm256_srli_epi16(H[g], 4), m4),
-                        _mm256_set1_epi32(a3)));
+                    lg = _mm256_add_epi16(lg, _mm256_maddubs_epi16(
+                        GL[g], _mm256_set1_epi32(a0)));
+                    lh = _mm256_add_epi16(lh, _mm256_maddubs_epi16(
+                        HL[g], _mm256_set1_epi32(a1)));
+                    hg = _mm256_add_epi16(hg, _mm256_maddubs_epi16(
+                        GH[g], _mm256_set1_epi32(a2)));
+                    hh = _mm256_add_epi16(hh, _mm256_maddubs_epi16(
+                        HH[g], _mm256_set1_epi32(a3)));
                 }
-                sumi[t] = _mm256_add_epi32(
-                    sumi[t], _mm256_add_epi32(_mm256_madd_epi16(lo, sl),
-                                              _mm256_madd_epi16(hi, sh)));
+                __m256i part;
+                if (five)
+                    part = _mm256_add_epi32(
+                        _mm256_add_epi32(_mm256_madd_epi16(lg, sl),
+                                         _mm256_madd_epi16(lh, sl)),
+                        _mm256_add_epi32(_mm256_madd_epi16(hg, sh),
+                                         _mm256_madd_epi16(hh, sh)));
+                else
+                    part = _mm256_add_epi32(
+                        _mm256_madd_epi16(_mm256_add_epi16(lg, lh), sl),
+                        _mm256_madd_epi16(_mm256_add_epi16(hg, hh), sh));
+                sumi[t] = _mm256_add_epi32(sumi[t], part);
             }
         }
         /* Mins: lane r pairs (min 2p, min 2p+1) against the token's
@@ -1020,41 +931,48 @@ KQ_ALWAYS_INLINE void rl_q4_K_body(int n, const char *w, size_t ws,
         _mm256_storeu_ps(y + (size_t)t * ys, _mm256_sub_ps(acc[t], macc[t]));
 }
 
-static KQ_AVX2 void rows_q4_K_rl_avx2(int n, const void *w, size_t ws, int nr,
-                                      const void *x, size_t xs, int nt,
-                                      float *y, size_t ys)
-{
-    for (int r = 0; r < nr; r++)
-        for (int t = 0; t < nt; t++)
-            vec_dot_q4_K_rl_avx2(n, y + (size_t)t * ys + r,
-                                 (const char *)w + r * ws,
-                                 (const char *)x + t * xs);
+#define DEFINE_RLK(NAME, FIVE)                                               \
+static KQ_AVX2 void vec_dot_##NAME##_rl_avx2(int n, float *s,                \
+                                             const void *vx, const void *vy) \
+{                                                                            \
+    rl_k45_dot(FIVE, n, s, vx, vy);                                          \
+}                                                                            \
+static KQ_AVX2 void rows_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
+                                          int nr, const void *x, size_t xs,  \
+                                          int nt, float *y, size_t ys)       \
+{                                                                            \
+    for (int r = 0; r < nr; r++)                                             \
+        for (int t = 0; t < nt; t++)                                         \
+            rl_k45_dot(FIVE, n, y + (size_t)t * ys + r,                      \
+                       (const char *)w + r * ws, (const char *)x + t * xs);  \
+}                                                                            \
+static KQ_AVX2 void tile_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
+                                          int nr, const void *x, size_t xs,  \
+                                          int nt, float *y, size_t ys)       \
+{                                                                            \
+    const char *wc = w, *xc = x;                                             \
+    switch (nr == RL_ROWS ? nt : 0) {                                        \
+    case 4: rl_k45_body(FIVE, n, wc, ws, xc, xs, y, ys, 4, 0); break;        \
+    case 3: rl_k45_body(FIVE, n, wc, ws, xc, xs, y, ys, 3, 0); break;        \
+    case 2: rl_k45_body(FIVE, n, wc, ws, xc, xs, y, ys, 2, 0); break;        \
+    case 1: rl_k45_body(FIVE, n, wc, ws, xc, xs, y, ys, 1, 0); break;        \
+    default: rows_##NAME##_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys); break;   \
+    }                                                                        \
+}                                                                            \
+static KQ_AVX2 void matvec_##NAME##_rl_avx2(int n, const void *w, size_t ws, \
+                                            int nr, const void *x,           \
+                                            size_t xs, int nt, float *y,     \
+                                            size_t ys)                       \
+{                                                                            \
+    if (nr != RL_ROWS || nt != 1)                                            \
+        rows_##NAME##_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys);               \
+    else                                                                     \
+        rl_k45_body(FIVE, n, (const char *)w, ws, (const char *)x, xs, y,    \
+                    ys, 1, 1);                                               \
 }
 
-static KQ_AVX2 void tile_q4_K_rl_avx2(int n, const void *w, size_t ws, int nr,
-                                      const void *x, size_t xs, int nt,
-                                      float *y, size_t ys)
-{
-    const char *wc = w, *xc = x;
-    switch (nr == RL_ROWS ? nt : 0) {
-    case 4: rl_q4_K_body(n, wc, ws, xc, xs, y, ys, 4, 0); break;
-    case 3: rl_q4_K_body(n, wc, ws, xc, xs, y, ys, 3, 0); break;
-    case 2: rl_q4_K_body(n, wc, ws, xc, xs, y, ys, 2, 0); break;
-    case 1: rl_q4_K_body(n, wc, ws, xc, xs, y, ys, 1, 0); break;
-    default: rows_q4_K_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys); break;
-    }
-}
-
-static KQ_AVX2 void matvec_q4_K_rl_avx2(int n, const void *w, size_t ws,
-                                        int nr, const void *x, size_t xs,
-                                        int nt, float *y, size_t ys)
-{
-    if (nr != RL_ROWS || nt != 1)
-        rows_q4_K_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys);
-    else
-        rl_q4_K_body(n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,
-                     1);
-}
+DEFINE_RLK(q4_K, false)
+DEFINE_RLK(q5_K, true)
 
 /* ==== Q6_K: eight rows in the eight lanes ===============================
  * Per 128-element half and 16-byte part, the 8 rows' ql and qh bytes
@@ -1298,11 +1216,12 @@ void kq_avx2_install(kq_kernels *k)
     SET(LLM_Q5_0, q5_0_q8_0, T32_ROWS, T32_TOKS);
     SET(LLM_Q5_1, q5_1_q8_1, T32_ROWS, T32_TOKS);
     SET(LLM_Q4_K, q4_K_rl, RL_ROWS, RL_TOKS);
-    SET(LLM_Q5_K, q5_K_q8_K, K_ROWS, K_TOKS);
+    SET(LLM_Q5_K, q5_K_rl, RL_ROWS, RL_TOKS);
     SET(LLM_Q6_K, q6_K_rl, RL_ROWS, RL_TOKS);
     k->matvec[LLM_Q4_0] = (kq_tile){ matvec_q4_0_rl_avx2, RL_ROWS, 1 };
     k->matvec[LLM_Q8_0] = (kq_tile){ matvec_q8_0_rl_avx2, RL_ROWS, 1 };
     k->matvec[LLM_Q4_K] = (kq_tile){ matvec_q4_K_rl_avx2, RL_ROWS, 1 };
+    k->matvec[LLM_Q5_K] = (kq_tile){ matvec_q5_K_rl_avx2, RL_ROWS, 1 };
     k->matvec[LLM_Q6_K] = (kq_tile){ matvec_q6_K_rl_avx2, RL_ROWS, 1 };
     SET_MV(LLM_Q4_1, q4_1_q8_1);
     SET_MV(LLM_Q5_0, q5_0_q8_0);
