@@ -1014,6 +1014,16 @@ static int stop_cut(job *j, size_t from) {
     return 1;
 }
 
+/* The end of an SSE answer: [DONE], then the last chunk (HTTP/1.1) or
+ * the close (HTTP/1.0). */
+static void stream_end(server *s, conn *c) {
+    static const char done[] = "data: [DONE]\n\n";
+    put_chunk(c, done, sizeof done - 1);
+    if (c->req.minor >= 1) jl_puts(&c->out, "0\r\n\r\n");
+    else c->close_after = 1;
+    request_done(s, c);
+}
+
 static void job_finish(server *s, job *j, const char *finish) {
     j->finish = finish;
     char meta[512];
@@ -1045,11 +1055,7 @@ static void job_finish(server *s, job *j, const char *finish) {
             else put_sse(c, &b);
             jl_buf_free(&b);
         }
-        static const char done[] = "data: [DONE]\n\n";
-        put_chunk(c, done, sizeof done - 1);
-        if (c->req.minor >= 1) jl_puts(&c->out, "0\r\n\r\n");
-        else c->close_after = 1;
-        request_done(s, c);
+        stream_end(s, c);
     } else {
         respond_complete(s, j);
     }
@@ -1072,11 +1078,7 @@ static void job_fail(server *s, job *j, int status, const char *code,
                   error_type(status), code);
         if (!b.oom) put_sse(c, &b);
         jl_buf_free(&b);
-        static const char done[] = "data: [DONE]\n\n";
-        put_chunk(c, done, sizeof done - 1);
-        if (c->req.minor >= 1) jl_puts(&c->out, "0\r\n\r\n");
-        else c->close_after = 1;
-        request_done(s, c);
+        stream_end(s, c);
     } else {
         respond_error(s, c, status, code, NULL, "%s", msg);
     }

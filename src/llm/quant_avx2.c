@@ -287,23 +287,8 @@ DEFINE_BLOCK32(q5_0_q8_0, unpack_q5_0, act_q8_0, STEP_SIGNED)
 DEFINE_BLOCK32(q4_1_q8_1, unpack_q4_1, act_q8_1, STEP_OFFSET)
 DEFINE_BLOCK32(q5_1_q8_1, unpack_q5_1, act_q8_1, STEP_OFFSET)
 
-/* ==== K-quants: helpers (the kernels are the lanes ones below) ========= */
-
+/* Bodies the entry points below inline (tile shapes are constants). */
 #define KQ_ALWAYS_INLINE static inline __attribute__((always_inline)) KQ_AVX2
-
-/* Unpack Q4_K/Q5_K's 12 scale bytes into 8 scales (bytes 0..7) and 8
- * mins (bytes 8..15) with four 32-bit mask-and-shift steps (the layout is
- * drawn at get_scale_min_k4 in quant.c). */
-static inline void k4_scales(const uint8_t *s12, uint32_t out[4])
-{
-    const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
-    uint32_t u[3];
-    memcpy(u, s12, 12);
-    out[0] = u[0] & km1;
-    out[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
-    out[2] = u[1] & km1;
-    out[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
-}
 
 /* ==== Float dot products ================================================
  * Four 8-wide FMA chains (latency hiding), summed in a fixed order; the
@@ -649,22 +634,35 @@ KQ_ALWAYS_INLINE void rl_body(bool q8, int n, const char *w, size_t ws,
         _mm256_storeu_ps(y + (size_t)t * ys, acc[t]);   /* rows adjacent */
 }
 
-/* vec_dot (the 1 x 1 case, for the rows a tile does not cover): the same
- * per-block arithmetic with scalar float ops. */
-#define DEFINE_RL(NAME, Q8, UNPACK)                                          \
+/* One output (the rows a tile does not cover): the same per-block
+ * arithmetic with scalar float ops. */
+KQ_ALWAYS_INLINE void rl_dot(const bool q8, int n, float *s, const void *vx,
+                             const void *vy)
+{
+    __m128 acc = _mm_setzero_ps();
+    for (int ib = 0; ib < n / 32; ib++) {
+        float dx, mx, dy, sy;
+        __m256i qx = q8 ? unpack_q8_0(vx, ib, &dx, &mx)
+                        : unpack_q4_0(vx, ib, &dx, &mx);
+        __m256i qy = act_q8_0(vy, ib, &dy, &sy);
+        int isum = hsum_i32(dot_i8_i32(qx, qy));
+        acc = _mm_fmadd_ss(_mm_set_ss(dx * dy), _mm_set_ss((float)isum), acc);
+    }
+    *s = _mm_cvtss_f32(acc);
+}
+
+/*
+ * The entry points of a lanes kernel, from DOT(n, s, vx, vy) (one output)
+ * and BODY(n, w, ws, x, xs, y, ys, T, prefetch) (RL_ROWS rows x T tokens):
+ * vec_dot; the tile (BODY for RL_ROWS rows and 1..RL_TOKS tokens, else
+ * one DOT per output); the matvec (BODY for RL_ROWS x 1, prefetching the
+ * next rows, else one DOT per output).
+ */
+#define DEFINE_LANES(NAME, DOT, BODY)                                        \
 static KQ_AVX2 void vec_dot_##NAME##_rl_avx2(int n, float *s,                \
                                              const void *vx, const void *vy) \
 {                                                                            \
-    __m128 acc = _mm_setzero_ps();                                           \
-    for (int ib = 0; ib < n / 32; ib++) {                                    \
-        float dx, mx, dy, sy;                                                \
-        __m256i qx = UNPACK(vx, ib, &dx, &mx);                               \
-        __m256i qy = act_q8_0(vy, ib, &dy, &sy);                             \
-        int isum = hsum_i32(dot_i8_i32(qx, qy));                             \
-        acc = _mm_fmadd_ss(_mm_set_ss(dx * dy), _mm_set_ss((float)isum),     \
-                           acc);                                             \
-    }                                                                        \
-    *s = _mm_cvtss_f32(acc);                                                 \
+    DOT(n, s, vx, vy);                                                       \
 }                                                                            \
 static KQ_AVX2 void rows_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
                                           int nr, const void *x, size_t xs,  \
@@ -672,9 +670,8 @@ static KQ_AVX2 void rows_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
 {                                                                            \
     for (int r = 0; r < nr; r++)                                             \
         for (int t = 0; t < nt; t++)                                         \
-            vec_dot_##NAME##_rl_avx2(n, y + (size_t)t * ys + r,              \
-                                     (const char *)w + r * ws,               \
-                                     (const char *)x + t * xs);              \
+            DOT(n, y + (size_t)t * ys + r, (const char *)w + r * ws,         \
+                (const char *)x + t * xs);                                   \
 }                                                                            \
 static KQ_AVX2 void tile_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
                                           int nr, const void *x, size_t xs,  \
@@ -682,10 +679,10 @@ static KQ_AVX2 void tile_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
 {                                                                            \
     const char *wc = w, *xc = x;                                             \
     switch (nr == RL_ROWS ? nt : 0) {                                        \
-    case 4: rl_body(Q8, n, wc, ws, xc, xs, y, ys, 4, 0); break;              \
-    case 3: rl_body(Q8, n, wc, ws, xc, xs, y, ys, 3, 0); break;              \
-    case 2: rl_body(Q8, n, wc, ws, xc, xs, y, ys, 2, 0); break;              \
-    case 1: rl_body(Q8, n, wc, ws, xc, xs, y, ys, 1, 0); break;              \
+    case 4: BODY(n, wc, ws, xc, xs, y, ys, 4, 0); break;                     \
+    case 3: BODY(n, wc, ws, xc, xs, y, ys, 3, 0); break;                     \
+    case 2: BODY(n, wc, ws, xc, xs, y, ys, 2, 0); break;                     \
+    case 1: BODY(n, wc, ws, xc, xs, y, ys, 1, 0); break;                     \
     default: rows_##NAME##_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys); break;   \
     }                                                                        \
 }                                                                            \
@@ -697,12 +694,15 @@ static KQ_AVX2 void matvec_##NAME##_rl_avx2(int n, const void *w, size_t ws, \
     if (nr != RL_ROWS || nt != 1)                                            \
         rows_##NAME##_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys);               \
     else                                                                     \
-        rl_body(Q8, n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,   \
-                1);                                                          \
+        BODY(n, (const char *)w, ws, (const char *)x, xs, y, ys, 1, 1);      \
 }
 
-DEFINE_RL(q4_0, false, unpack_q4_0)
-DEFINE_RL(q8_0, true, unpack_q8_0)
+#define Q4_0_DOT(...) rl_dot(false, __VA_ARGS__)
+#define Q4_0_BODY(...) rl_body(false, __VA_ARGS__)
+#define Q8_0_DOT(...) rl_dot(true, __VA_ARGS__)
+#define Q8_0_BODY(...) rl_body(true, __VA_ARGS__)
+DEFINE_LANES(q4_0, Q4_0_DOT, Q4_0_BODY)
+DEFINE_LANES(q8_0, Q8_0_DOT, Q8_0_BODY)
 
 /* ==== Q4_K: eight rows in the eight lanes ===============================
  * As above, per 64-element chunk: the 8 rows' 32 quant bytes transposed,
@@ -931,48 +931,12 @@ KQ_ALWAYS_INLINE void rl_k45_body(const bool five, int n, const char *w,
         _mm256_storeu_ps(y + (size_t)t * ys, _mm256_sub_ps(acc[t], macc[t]));
 }
 
-#define DEFINE_RLK(NAME, FIVE)                                               \
-static KQ_AVX2 void vec_dot_##NAME##_rl_avx2(int n, float *s,                \
-                                             const void *vx, const void *vy) \
-{                                                                            \
-    rl_k45_dot(FIVE, n, s, vx, vy);                                          \
-}                                                                            \
-static KQ_AVX2 void rows_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
-                                          int nr, const void *x, size_t xs,  \
-                                          int nt, float *y, size_t ys)       \
-{                                                                            \
-    for (int r = 0; r < nr; r++)                                             \
-        for (int t = 0; t < nt; t++)                                         \
-            rl_k45_dot(FIVE, n, y + (size_t)t * ys + r,                      \
-                       (const char *)w + r * ws, (const char *)x + t * xs);  \
-}                                                                            \
-static KQ_AVX2 void tile_##NAME##_rl_avx2(int n, const void *w, size_t ws,   \
-                                          int nr, const void *x, size_t xs,  \
-                                          int nt, float *y, size_t ys)       \
-{                                                                            \
-    const char *wc = w, *xc = x;                                             \
-    switch (nr == RL_ROWS ? nt : 0) {                                        \
-    case 4: rl_k45_body(FIVE, n, wc, ws, xc, xs, y, ys, 4, 0); break;        \
-    case 3: rl_k45_body(FIVE, n, wc, ws, xc, xs, y, ys, 3, 0); break;        \
-    case 2: rl_k45_body(FIVE, n, wc, ws, xc, xs, y, ys, 2, 0); break;        \
-    case 1: rl_k45_body(FIVE, n, wc, ws, xc, xs, y, ys, 1, 0); break;        \
-    default: rows_##NAME##_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys); break;   \
-    }                                                                        \
-}                                                                            \
-static KQ_AVX2 void matvec_##NAME##_rl_avx2(int n, const void *w, size_t ws, \
-                                            int nr, const void *x,           \
-                                            size_t xs, int nt, float *y,     \
-                                            size_t ys)                       \
-{                                                                            \
-    if (nr != RL_ROWS || nt != 1)                                            \
-        rows_##NAME##_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys);               \
-    else                                                                     \
-        rl_k45_body(FIVE, n, (const char *)w, ws, (const char *)x, xs, y,    \
-                    ys, 1, 1);                                               \
-}
-
-DEFINE_RLK(q4_K, false)
-DEFINE_RLK(q5_K, true)
+#define Q4_K_DOT(...) rl_k45_dot(false, __VA_ARGS__)
+#define Q4_K_BODY(...) rl_k45_body(false, __VA_ARGS__)
+#define Q5_K_DOT(...) rl_k45_dot(true, __VA_ARGS__)
+#define Q5_K_BODY(...) rl_k45_body(true, __VA_ARGS__)
+DEFINE_LANES(q4_K, Q4_K_DOT, Q4_K_BODY)
+DEFINE_LANES(q5_K, Q5_K_DOT, Q5_K_BODY)
 
 /* ==== Q6_K: eight rows in the eight lanes ===============================
  * Per 128-element half and 16-byte part, the 8 rows' ql and qh bytes
@@ -983,8 +947,8 @@ DEFINE_RLK(q5_K, true)
  * acc = fma(d * dy, (float)isum, acc), as vec_dot below does with
  * scalar float ops. */
 
-static KQ_AVX2 void vec_dot_q6_K_rl_avx2(int n, float *s, const void *vx,
-                                         const void *vy)
+static KQ_AVX2 void rl_q6_K_dot(int n, float *s, const void *vx,
+                                const void *vy)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
     const __m256i m32 = _mm256_set1_epi8(32);
@@ -1135,41 +1099,7 @@ KQ_ALWAYS_INLINE void rl_q6_K_body(int n, const char *w, size_t ws,
         _mm256_storeu_ps(y + (size_t)t * ys, acc[t]);
 }
 
-static KQ_AVX2 void rows_q6_K_rl_avx2(int n, const void *w, size_t ws, int nr,
-                                      const void *x, size_t xs, int nt,
-                                      float *y, size_t ys)
-{
-    for (int r = 0; r < nr; r++)
-        for (int t = 0; t < nt; t++)
-            vec_dot_q6_K_rl_avx2(n, y + (size_t)t * ys + r,
-                                 (const char *)w + r * ws,
-                                 (const char *)x + t * xs);
-}
-
-static KQ_AVX2 void tile_q6_K_rl_avx2(int n, const void *w, size_t ws, int nr,
-                                      const void *x, size_t xs, int nt,
-                                      float *y, size_t ys)
-{
-    const char *wc = w, *xc = x;
-    switch (nr == RL_ROWS ? nt : 0) {
-    case 4: rl_q6_K_body(n, wc, ws, xc, xs, y, ys, 4, 0); break;
-    case 3: rl_q6_K_body(n, wc, ws, xc, xs, y, ys, 3, 0); break;
-    case 2: rl_q6_K_body(n, wc, ws, xc, xs, y, ys, 2, 0); break;
-    case 1: rl_q6_K_body(n, wc, ws, xc, xs, y, ys, 1, 0); break;
-    default: rows_q6_K_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys); break;
-    }
-}
-
-static KQ_AVX2 void matvec_q6_K_rl_avx2(int n, const void *w, size_t ws,
-                                        int nr, const void *x, size_t xs,
-                                        int nt, float *y, size_t ys)
-{
-    if (nr != RL_ROWS || nt != 1)
-        rows_q6_K_rl_avx2(n, w, ws, nr, x, xs, nt, y, ys);
-    else
-        rl_q6_K_body(n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,
-                     1);
-}
+DEFINE_LANES(q6_K, rl_q6_K_dot, rl_q6_K_body)
 
 static KQ_AVX2 void f16_to_f32_row_avx2(const llm_f16 *src, float *dst,
                                         int64_t n)

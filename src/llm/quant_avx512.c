@@ -122,19 +122,6 @@ static inline KQ_512 void prefetch_span(const char *p, size_t len)
  * One super-block (256) per step; the integer sums are exact, then one
  * FMA per output (plus Q4_K's mins term) in the same order everywhere. */
 
-/* Unpack Q4_K/Q5_K's 12 scale bytes into 8 scales (bytes 0..7) and 8
- * mins (bytes 8..15), as quant_avx2.c (layout: get_scale_min_k4). */
-static inline void k4_scales(const uint8_t *s12, uint32_t out[4])
-{
-    const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
-    uint32_t u[3];
-    memcpy(u, s12, 12);
-    out[0] = u[0] & km1;
-    out[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
-    out[2] = u[1] & km1;
-    out[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
-}
-
 /* vpermw indices spreading int16 scales over the lanes of maddubs pairs. */
 #define I8(v) v, v, v, v, v, v, v, v
 /* Q6_K, 64 elements (4 sub-blocks of 16) per vector. */
@@ -404,11 +391,14 @@ KQ_ALWAYS_INLINE void l16_dot(const bool q8, int n, float *s, const void *vx,
     *s = _mm_cvtss_f32(acc);
 }
 
-#define DEFINE_L16(NAME, Q8)                                                 \
+/* The entry points of a lanes kernel, from DOT(n, s, vx, vy) (one
+ * output) and BODY(n, w, ws, x, xs, y, ys, T, pf) (L16_ROWS rows x T
+ * tokens), as DEFINE_LANES in quant_avx2.c. */
+#define DEFINE_L16(NAME, DOT, BODY)                                          \
 static KQ_512 void vec_dot_##NAME##_l16(int n, float *s, const void *vx,     \
                                         const void *vy)                      \
 {                                                                            \
-    l16_dot(Q8, n, s, vx, vy);                                               \
+    DOT(n, s, vx, vy);                                                       \
 }                                                                            \
 static KQ_512 void rows_##NAME##_l16(int n, const void *w, size_t ws, int nr, \
                                      const void *x, size_t xs, int nt,       \
@@ -416,8 +406,8 @@ static KQ_512 void rows_##NAME##_l16(int n, const void *w, size_t ws, int nr, \
 {                                                                            \
     for (int r = 0; r < nr; r++)                                             \
         for (int t = 0; t < nt; t++)                                         \
-            l16_dot(Q8, n, y + (size_t)t * ys + r, (const char *)w + r * ws, \
-                    (const char *)x + t * xs);                               \
+            DOT(n, y + (size_t)t * ys + r, (const char *)w + r * ws,         \
+                (const char *)x + t * xs);                                   \
 }                                                                            \
 static KQ_512 void tile_##NAME##_l16(int n, const void *w, size_t ws, int nr, \
                                      const void *x, size_t xs, int nt,       \
@@ -425,10 +415,10 @@ static KQ_512 void tile_##NAME##_l16(int n, const void *w, size_t ws, int nr, \
 {                                                                            \
     const char *wc = w, *xc = x;                                             \
     switch (nr == L16_ROWS ? nt : 0) {                                       \
-    case 4: l16_body(Q8, n, wc, ws, xc, xs, y, ys, 4, false); break;         \
-    case 3: l16_body(Q8, n, wc, ws, xc, xs, y, ys, 3, false); break;         \
-    case 2: l16_body(Q8, n, wc, ws, xc, xs, y, ys, 2, false); break;         \
-    case 1: l16_body(Q8, n, wc, ws, xc, xs, y, ys, 1, false); break;         \
+    case 4: BODY(n, wc, ws, xc, xs, y, ys, 4, false); break;                 \
+    case 3: BODY(n, wc, ws, xc, xs, y, ys, 3, false); break;                 \
+    case 2: BODY(n, wc, ws, xc, xs, y, ys, 2, false); break;                 \
+    case 1: BODY(n, wc, ws, xc, xs, y, ys, 1, false); break;                 \
     default: rows_##NAME##_l16(n, w, ws, nr, x, xs, nt, y, ys); break;       \
     }                                                                        \
 }                                                                            \
@@ -439,12 +429,15 @@ static KQ_512 void matvec_##NAME##_l16(int n, const void *w, size_t ws,      \
     if (nr != L16_ROWS || nt != 1)                                           \
         rows_##NAME##_l16(n, w, ws, nr, x, xs, nt, y, ys);                   \
     else                                                                     \
-        l16_body(Q8, n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,  \
-                 true);                                                      \
+        BODY(n, (const char *)w, ws, (const char *)x, xs, y, ys, 1, true);   \
 }
 
-DEFINE_L16(q4_0, false)
-DEFINE_L16(q8_0, true)
+#define Q4_0_DOT(...) l16_dot(false, __VA_ARGS__)
+#define Q4_0_BODY(...) l16_body(false, __VA_ARGS__)
+#define Q8_0_DOT(...) l16_dot(true, __VA_ARGS__)
+#define Q8_0_BODY(...) l16_body(true, __VA_ARGS__)
+DEFINE_L16(q4_0, Q4_0_DOT, Q4_0_BODY)
+DEFINE_L16(q8_0, Q8_0_DOT, Q8_0_BODY)
 
 /* ==== Q4_K: sixteen rows in the sixteen lanes ===========================
  * Per 64-element chunk: the 16 rows' 32 quant bytes transposed, and per
@@ -563,8 +556,8 @@ KQ_ALWAYS_INLINE void l16_q4_K_body(int n, const char *w, size_t ws,
 }
 
 /* One output with the lanes' float sequence. */
-static KQ_512 void vec_dot_q4_K_l16(int n, float *s, const void *vx,
-                                   const void *vy)
+static KQ_512 void l16_q4_K_dot(int n, float *s, const void *vx,
+                               const void *vy)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m128 acc = _mm_setzero_ps(), macc = _mm_setzero_ps();
@@ -609,41 +602,7 @@ static KQ_512 void vec_dot_q4_K_l16(int n, float *s, const void *vx,
     *s = _mm_cvtss_f32(_mm_sub_ss(acc, macc));
 }
 
-static KQ_512 void rows_q4_K_l16(int n, const void *w, size_t ws, int nr,
-                                 const void *x, size_t xs, int nt, float *y,
-                                 size_t ys)
-{
-    for (int r = 0; r < nr; r++)
-        for (int t = 0; t < nt; t++)
-            vec_dot_q4_K_l16(n, y + (size_t)t * ys + r,
-                             (const char *)w + r * ws,
-                             (const char *)x + t * xs);
-}
-
-static KQ_512 void tile_q4_K_l16(int n, const void *w, size_t ws, int nr,
-                                 const void *x, size_t xs, int nt, float *y,
-                                 size_t ys)
-{
-    const char *wc = w, *xc = x;
-    switch (nr == L16_ROWS ? nt : 0) {
-    case 4: l16_q4_K_body(n, wc, ws, xc, xs, y, ys, 4, false); break;
-    case 3: l16_q4_K_body(n, wc, ws, xc, xs, y, ys, 3, false); break;
-    case 2: l16_q4_K_body(n, wc, ws, xc, xs, y, ys, 2, false); break;
-    case 1: l16_q4_K_body(n, wc, ws, xc, xs, y, ys, 1, false); break;
-    default: rows_q4_K_l16(n, w, ws, nr, x, xs, nt, y, ys); break;
-    }
-}
-
-static KQ_512 void matvec_q4_K_l16(int n, const void *w, size_t ws, int nr,
-                                   const void *x, size_t xs, int nt, float *y,
-                                   size_t ys)
-{
-    if (nr != L16_ROWS || nt != 1)
-        rows_q4_K_l16(n, w, ws, nr, x, xs, nt, y, ys);
-    else
-        l16_q4_K_body(n, (const char *)w, ws, (const char *)x, xs, y, ys, 1,
-                      true);
-}
+DEFINE_L16(q4_K, l16_q4_K_dot, l16_q4_K_body)
 
 /* ==== Entry points ======================================================
  * vec_dot is the 1 x 1 instance, matvec the MV_ROWS x 1 one (with

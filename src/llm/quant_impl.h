@@ -23,6 +23,8 @@
 #ifndef WM_QUANT_IMPL_H
 #define WM_QUANT_IMPL_H
 
+#include <string.h>
+
 #include "quant.h"
 
 /* x86 SIMD kernels need GCC/clang target attributes and cpuid builtins. */
@@ -63,6 +65,20 @@ typedef struct kq_kernels {
     void (*f16_to_f32_row)(const llm_f16 *src, float *dst, int64_t n);
     void (*f32_to_f16_row)(const float *src, llm_f16 *dst, int64_t n);
 } kq_kernels;
+
+/* Unpack Q4_K/Q5_K's 12 scale bytes into 8 scales (bytes 0..7) and 8
+ * mins (bytes 8..15) with four 32-bit mask-and-shift steps (the layout is
+ * drawn at get_scale_min_k4 in quant.c); for the SIMD kernels. */
+static inline void k4_scales(const uint8_t *s12, uint32_t out[4])
+{
+    const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
+    uint32_t u[3];
+    memcpy(u, s12, 12);
+    out[0] = u[0] & km1;
+    out[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
+    out[2] = u[1] & km1;
+    out[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
+}
 
 /* The table in use (initialising on first call). */
 WM_INTERNAL const kq_kernels *kq_active(void);

@@ -610,12 +610,12 @@ int ggml_set_input(ggml_exec *e, uint32_t index, const uint8_t *data,
 }
 
 /*
- * Start a generation from the prompt: (re)build the engine context if its
- * config changed, count the prompt's tokens (prompt_too_long past
- * n_ctx - 4, as WasmEdge), set the session's parameters for the mode and
- * evaluate the prompt (reusing the cached prefix).
+ * What every compute starts with: a prompt must be set, the engine
+ * context (re)built if its config changed, the outputs cleared, and the
+ * prompt's tokens counted (BOS as the vocabulary says, special tokens
+ * parsed) into e->in_tokens.
  */
-static int exec_start(ggml_exec *e, bool single) {
+static int exec_begin(ggml_exec *e) {
     const nn_host *h = e->g->host;
     if (!e->has_prompt) {
         nn_log(h, "compute: no prompt (set_input index 0 first)");
@@ -626,7 +626,6 @@ static int exec_start(ggml_exec *e, bool single) {
     e->out.len = e->last.len = 0;
     e->in_tokens = e->out_tokens = 0;
     const llm_vocab *v = e->g->model->vocab;
-    int32_t n_ctx = llm_ctx_n_ctx(e->lctx);
     wm_error err;
     int32_t dummy;
     int64_t n = llm_tokenize(v, e->prompt, e->prompt_len,
@@ -636,6 +635,21 @@ static int exec_start(ggml_exec *e, bool single) {
         return NN_RUNTIME_ERROR;
     }
     e->in_tokens = n;
+    return NN_SUCCESS;
+}
+
+/*
+ * Start a generation from the prompt: exec_begin, prompt_too_long past
+ * n_ctx - 4 (as WasmEdge), set the session's parameters for the mode and
+ * evaluate the prompt (reusing the cached prefix).
+ */
+static int exec_start(ggml_exec *e, bool single) {
+    const nn_host *h = e->g->host;
+    int rc = exec_begin(e);
+    if (rc) return rc;
+    int64_t n = e->in_tokens;
+    int32_t n_ctx = llm_ctx_n_ctx(e->lctx);
+    wm_error err;
     if (n > (int64_t)n_ctx - 4) {
         nn_log(h, "prompt of %lld tokens is too long for the context of %d "
                   "(at most n_ctx - 4 = %d)",
@@ -673,25 +687,13 @@ static int exec_start(ggml_exec *e, bool single) {
 /* Embedding mode's compute: output 0 = {"n_embedding", "embedding"}. */
 static int exec_embed(ggml_exec *e) {
     const nn_host *h = e->g->host;
-    if (!e->has_prompt) {
-        nn_log(h, "compute: no prompt (set_input index 0 first)");
-        return NN_INVALID_ARGUMENT;
-    }
-    int rc = exec_ensure_ctx(e);
+    int rc = exec_begin(e);
     if (rc) return rc;
-    e->out.len = e->last.len = 0;
-    e->in_tokens = e->out_tokens = 0;
     const llm_model *m = e->g->model;
-    int32_t n_ctx = llm_ctx_n_ctx(e->lctx), dummy;
+    int64_t n = e->in_tokens;
+    int32_t n_ctx = llm_ctx_n_ctx(e->lctx);
     bool bos = llm_vocab_add_bos(m->vocab);
     wm_error err;
-    int64_t n = llm_tokenize(m->vocab, e->prompt, e->prompt_len, bos, true,
-                             &dummy, 0, &err);
-    if (n < 0) {
-        log_err(h, "tokenize", &err);
-        return NN_RUNTIME_ERROR;
-    }
-    e->in_tokens = n;
     if (n == 0) {
         nn_log(h, "embedding: empty input");
         return NN_INVALID_ARGUMENT;
